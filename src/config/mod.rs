@@ -1,0 +1,5 @@
+//! Plugin configuration: parsed (serde), then compiled into typed, validated state.
+
+mod error;
+
+pub use error::{join_path, ConfigError};
