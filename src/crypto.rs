@@ -1,0 +1,109 @@
+//! Signature primitives: one function per key family, each taking an already-parsed
+//! public key (or HMAC secret), the JWS signing input and the decoded signature.
+//!
+//! This is the only module that names the RustCrypto crates' verification APIs, so a
+//! faster implementation for wasm (see `reference/wasm-crypto.md`) can replace one
+//! function at a time without touching key loading or token parsing.
+//!
+//! The crates are called directly rather than through `jwt-compact`'s `Algorithm`
+//! trait: jwt-gate parses tokens itself (strict base64url, duplicate keys, `crit`), the
+//! trait has no ES384/ES512, and its RSA path does not reject a signature `>= n` for
+//! PSS. Every check below is explicit instead.
+
+use hmac::{Hmac, Mac};
+use rsa::traits::PublicKeyParts;
+use rsa::{Pkcs1v15Sign, Pss, RsaPublicKey};
+use sha2::{Digest, Sha256, Sha384, Sha512};
+use p256::ecdsa::signature::Verifier;
+
+/// Smallest RSA modulus accepted, in bits (NIST SP 800-131A: 2048 is the minimum since 2014).
+pub const RSA_MIN_BITS: usize = 2048;
+/// Largest RSA modulus accepted, in bits (the `rsa` crate's own bound).
+pub const RSA_MAX_BITS: usize = 4096;
+
+/// SHA-2 variant of an algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sha {
+    /// SHA-256.
+    S256,
+    /// SHA-384.
+    S384,
+    /// SHA-512.
+    S512,
+}
+
+/// HMAC-SHA-2 in constant time; the tag must be the full output length.
+#[must_use]
+pub fn hmac(sha: Sha, secret: &[u8], input: &[u8], tag: &[u8]) -> bool {
+    fn check<M: Mac + hmac::digest::KeyInit>(secret: &[u8], input: &[u8], tag: &[u8]) -> bool {
+        match <M as hmac::digest::KeyInit>::new_from_slice(secret) {
+            Ok(mut mac) => {
+                mac.update(input);
+                mac.verify_slice(tag).is_ok()
+            }
+            Err(_) => false,
+        }
+    }
+    match sha {
+        Sha::S256 => check::<Hmac<Sha256>>(secret, input, tag),
+        Sha::S384 => check::<Hmac<Sha384>>(secret, input, tag),
+        Sha::S512 => check::<Hmac<Sha512>>(secret, input, tag),
+    }
+}
+
+/// RSASSA-PKCS1-v1_5 (`pss == false`) or RSASSA-PSS with MGF1 of the same hash and a salt
+/// as long as the hash (`pss == true`, RFC 7518 §3.5). The signature must be exactly as
+/// long as the modulus and numerically below it.
+#[must_use]
+pub fn rsa(sha: Sha, pss: bool, key: &RsaPublicKey, input: &[u8], sig: &[u8]) -> bool {
+    if sig.len() != key.size() || !below_modulus(sig, key) {
+        return false;
+    }
+    let hashed = match sha {
+        Sha::S256 => Sha256::digest(input).to_vec(),
+        Sha::S384 => Sha384::digest(input).to_vec(),
+        Sha::S512 => Sha512::digest(input).to_vec(),
+    };
+    let result = match (pss, sha) {
+        (false, Sha::S256) => key.verify(Pkcs1v15Sign::new::<Sha256>(), &hashed, sig),
+        (false, Sha::S384) => key.verify(Pkcs1v15Sign::new::<Sha384>(), &hashed, sig),
+        (false, Sha::S512) => key.verify(Pkcs1v15Sign::new::<Sha512>(), &hashed, sig),
+        (true, Sha::S256) => key.verify(Pss::new::<Sha256>(), &hashed, sig),
+        (true, Sha::S384) => key.verify(Pss::new::<Sha384>(), &hashed, sig),
+        (true, Sha::S512) => key.verify(Pss::new::<Sha512>(), &hashed, sig),
+    };
+    result.is_ok()
+}
+
+/// Big-endian `sig < n` for equal-length byte strings.
+fn below_modulus(sig: &[u8], key: &RsaPublicKey) -> bool {
+    let n = key.n().to_bytes_be();
+    n.len() == sig.len() && sig < n.as_slice()
+}
+
+/// ECDSA P-256 with SHA-256, raw `r || s` (64 bytes).
+#[must_use]
+pub fn p256(key: &p256::ecdsa::VerifyingKey, input: &[u8], sig: &[u8]) -> bool {
+    sig.len() == 64 && p256::ecdsa::Signature::from_slice(sig).is_ok_and(|s| key.verify(input, &s).is_ok())
+}
+
+/// ECDSA P-384 with SHA-384, raw `r || s` (96 bytes).
+#[must_use]
+pub fn p384(key: &p384::ecdsa::VerifyingKey, input: &[u8], sig: &[u8]) -> bool {
+    sig.len() == 96 && p384::ecdsa::Signature::from_slice(sig).is_ok_and(|s| key.verify(input, &s).is_ok())
+}
+
+/// ECDSA P-521 with SHA-512, raw `r || s` (132 bytes).
+#[must_use]
+pub fn p521(key: &p521::ecdsa::VerifyingKey, input: &[u8], sig: &[u8]) -> bool {
+    sig.len() == 132 && p521::ecdsa::Signature::from_slice(sig).is_ok_and(|s| key.verify(input, &s).is_ok())
+}
+
+/// Ed25519 (RFC 8032) with the strict checks: canonical `S`, no small-order `R` or key.
+#[must_use]
+pub fn ed25519(key: &ed25519_dalek::VerifyingKey, input: &[u8], sig: &[u8]) -> bool {
+    let Ok(bytes) = <[u8; 64]>::try_from(sig) else {
+        return false;
+    };
+    key.verify_strict(input, &ed25519_dalek::Signature::from_bytes(&bytes)).is_ok()
+}

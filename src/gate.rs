@@ -1,0 +1,243 @@
+//! The decision for one request, as plain data: which headers to remove and add and
+//! whether to forward, or which local reply to send. The glue only applies it.
+//!
+//! Order matters and is fixed: output headers are stripped first on every route and in
+//! every mode (anti-spoofing), then the path is normalized (400 before any rule), then
+//! the first matching rule decides.
+
+use serde_json::Value;
+
+use crate::config::{Config, Mode, Provider, DECISION_HEADER};
+use crate::error::AuthError;
+use crate::extract::{self, RequestParts, Source};
+use crate::path;
+use crate::rules::{Action, Requirement};
+use crate::verify::{self, Failure};
+use crate::cookie;
+
+/// The request as the gate sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// `:method`.
+    pub method: &'a str,
+    /// `:path` as received (query included).
+    pub path: &'a str,
+    /// All headers, names lowercase.
+    pub headers: &'a [(String, String)],
+}
+
+impl Request<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// A browser navigation: `Sec-Fetch-Mode: navigate`, or `Accept` naming `text/html`.
+    #[must_use]
+    pub fn is_browser_navigation(&self) -> bool {
+        self.header("sec-fetch-mode").is_some_and(|m| m.trim().eq_ignore_ascii_case("navigate"))
+            || self.header("accept").is_some_and(|a| a.to_ascii_lowercase().contains("text/html"))
+    }
+}
+
+/// A change to the request headers, applied in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderOp {
+    /// Remove every value of the header.
+    Remove(String),
+    /// Replace the header with one value (`:path` included).
+    Set(String, String),
+}
+
+/// Why a request is not let through, with what the log line and the reply need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// The reason.
+    pub error: AuthError,
+    /// The provider whose token failed, if any.
+    pub provider: Option<String>,
+    /// The failing token's `kid` (untrusted: log it escaped and truncated).
+    pub kid: Option<String>,
+    /// Scopes the route required (for the `scope` challenge parameter).
+    pub required_scopes: Vec<String>,
+    /// Send a browser to the login page instead of a 401.
+    pub redirect_to_login: bool,
+}
+
+impl Denial {
+    fn new(error: AuthError) -> Self {
+        Denial { error, provider: None, kid: None, required_scopes: Vec::new(), redirect_to_login: false }
+    }
+}
+
+/// What the glue does with the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Forward upstream after applying `ops`. `would_deny` is set in audit mode.
+    Forward {
+        /// Header changes, in order.
+        ops: Vec<HeaderOp>,
+        /// Audit mode: the denial that enforce mode would have sent.
+        would_deny: Option<Denial>,
+        /// The provider that verified the token, if one did.
+        provider: Option<String>,
+    },
+    /// Answer locally.
+    Deny {
+        /// Header changes (only matter if the host forwards anyway).
+        ops: Vec<HeaderOp>,
+        /// Why.
+        denial: Denial,
+    },
+}
+
+/// The full verdict: the matched rule (for `jwt-gate-check` and debug logs) and the outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// Index into `rules`, `None` for the default action (or before matching).
+    pub rule: Option<usize>,
+    /// What to do.
+    pub outcome: Outcome,
+}
+
+/// Decides `req` at `now` (Unix seconds).
+#[must_use]
+pub fn evaluate(config: &Config, req: &Request<'_>, now: u64) -> Verdict {
+    let mut ops: Vec<HeaderOp> = config.stripped_headers.iter().map(|h| HeaderOp::Remove(h.clone())).collect();
+    if config.mode == Mode::Bypass {
+        return Verdict { rule: None, outcome: Outcome::Forward { ops, would_deny: None, provider: None } };
+    }
+    let (rule, result) = decide(config, req, now, &mut ops);
+    let outcome = match (result, config.mode) {
+        (Ok(provider), _) => Outcome::Forward { ops, would_deny: None, provider },
+        (Err(denial), Mode::Audit) => {
+            ops.push(HeaderOp::Set(DECISION_HEADER.into(), format!("would-deny; reason={}", denial.error.label())));
+            Outcome::Forward { ops, would_deny: Some(denial), provider: None }
+        }
+        (Err(denial), _) => Outcome::Deny { ops, denial },
+    };
+    Verdict { rule, outcome }
+}
+
+/// Matches the rule and runs its action; `Ok` names the provider that verified, if any.
+fn decide(
+    config: &Config,
+    req: &Request<'_>,
+    now: u64,
+    ops: &mut Vec<HeaderOp>,
+) -> (Option<usize>, Result<Option<String>, Denial>) {
+    let normalized = match path::normalize(req.path) {
+        Ok(p) => p,
+        Err(e) => return (None, Err(Denial::new(e))),
+    };
+    let lookup = |name: &str| req.header(name).map(str::to_string);
+    let selected = config.rules.select(req.method, &normalized, &lookup);
+    let rule = selected.index;
+    let result = match selected.action {
+        Action::Allow => Ok(None),
+        Action::Deny => Err(Denial::new(AuthError::RouteDenied)),
+        Action::Require(requirement) => authenticate(config, requirement, req, now, ops, true),
+        Action::Optional(requirement) => authenticate(config, requirement, req, now, ops, false),
+    };
+    let result = result.map_err(|mut d| {
+        d.redirect_to_login = selected.login_browser
+            && config.login.is_some()
+            && d.error.reply() == crate::error::Reply::Unauthorized
+            && req.is_browser_navigation();
+        d
+    });
+    (rule, result)
+}
+
+/// Tries the requirement's providers in order; the first that verifies a token wins.
+fn authenticate(
+    config: &Config,
+    requirement: &Requirement,
+    req: &Request<'_>,
+    now: u64,
+    ops: &mut Vec<HeaderOp>,
+    required: bool,
+) -> Result<Option<String>, Denial> {
+    let parts = RequestParts { headers: req.headers, path: req.path };
+    let mut best: Option<Denial> = None;
+    for provider in requirement.providers().iter().filter_map(|i| config.providers.get(*i)) {
+        let failure = match extract::extract(&provider.sources, parts) {
+            Ok(None) => continue,
+            Ok(Some(found)) => match verify::verify(provider, &found.token, now) {
+                Ok(verified) => {
+                    return accept(provider, requirement, &verified.claims, &verified.payload_b64, &found.sources, req, ops)
+                        .map(|()| Some(provider.name.clone()))
+                }
+                Err(failure) => failure,
+            },
+            Err(error) => Failure { error, kid: None },
+        };
+        let denial = Denial { provider: Some(provider.name.clone()), kid: failure.kid, ..Denial::new(failure.error) };
+        if best.as_ref().is_none_or(|b| rank(&denial.error) > rank(&b.error)) {
+            best = Some(denial);
+        }
+    }
+    match best {
+        Some(denial) => Err(denial),
+        None if required => Err(Denial::new(AuthError::Missing)),
+        None => Ok(None),
+    }
+}
+
+/// With several providers, report the failure that says most: a wrong issuer may only
+/// mean the token belongs to another provider, a bad signature means it is bad.
+fn rank(e: &AuthError) -> u8 {
+    match e {
+        AuthError::Missing => 0,
+        AuthError::BadIssuer | AuthError::UnknownKid | AuthError::NoMatchingKey => 1,
+        _ => 2,
+    }
+}
+
+/// A verified token: check the route's claims and scopes, then produce the header changes.
+fn accept(
+    provider: &Provider,
+    requirement: &Requirement,
+    claims: &Value,
+    payload_b64: &str,
+    token_sources: &[usize],
+    req: &Request<'_>,
+    ops: &mut Vec<HeaderOp>,
+) -> Result<(), Denial> {
+    let provider_denial = |error| Denial {
+        provider: Some(provider.name.clone()),
+        required_scopes: requirement.required_scopes().to_vec(),
+        ..Denial::new(error)
+    };
+    requirement.check(claims).map_err(provider_denial)?;
+    let headers = provider.outputs.render(claims, payload_b64).map_err(provider_denial)?;
+    if !provider.forward_token {
+        remove_credential(provider, token_sources, req, ops);
+    }
+    ops.extend(headers.into_iter().map(|(n, v)| HeaderOp::Set(n, v)));
+    Ok(())
+}
+
+fn remove_credential(provider: &Provider, token_sources: &[usize], req: &Request<'_>, ops: &mut Vec<HeaderOp>) {
+    let mut path = req.path.to_string();
+    for source in token_sources.iter().filter_map(|i| provider.sources.get(*i)) {
+        match source {
+            Source::Header { name, .. } => ops.push(HeaderOp::Remove(name.clone())),
+            Source::Cookie(name) => {
+                let kept: Vec<String> = req
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+                    .filter_map(|(_, v)| cookie::without(v, name))
+                    .collect();
+                ops.push(HeaderOp::Remove("cookie".into()));
+                if !kept.is_empty() {
+                    ops.push(HeaderOp::Set("cookie".into(), kept.join("; ")));
+                }
+            }
+            Source::Query(name) => path = extract::path_without_query_param(&path, name),
+        }
+    }
+    if path != req.path {
+        ops.push(HeaderOp::Set(":path".into(), path));
+    }
+}

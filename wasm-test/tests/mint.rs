@@ -1,0 +1,2 @@
+//! Runs the unit tests of the token-minting helper (tests/util/mint.rs).
+mod util;
