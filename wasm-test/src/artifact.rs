@@ -13,9 +13,6 @@ pub fn release_wasm() -> anyhow::Result<PathBuf> {
     if path.is_file() {
         Ok(path)
     } else {
-        anyhow::bail!(
-            "{} does not exist. Run `make build` first",
-            path.display()
-        )
+        anyhow::bail!("{} does not exist. Run `make build` first", path.display())
     }
 }

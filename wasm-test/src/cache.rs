@@ -48,7 +48,11 @@ fn entry_name(engine: &Engine, digest: &str) -> String {
 
 /// Loads the compiled module from the cache, or compiles and stores it.
 /// Cache problems (read-only disk, corrupt entry) only cost a compile.
-pub(crate) fn load_or_compile(engine: &Engine, wasm: &[u8], digest: &str) -> anyhow::Result<Module> {
+pub(crate) fn load_or_compile(
+    engine: &Engine,
+    wasm: &[u8],
+    digest: &str,
+) -> anyhow::Result<Module> {
     let Some(dir) = cache_dir() else {
         return Module::new(engine, wasm).map_err(wasmtime_error);
     };

@@ -69,7 +69,8 @@ impl HeaderMap {
     }
 
     pub(crate) fn remove(&mut self, name: &[u8]) {
-        self.pairs.retain(|(key, _)| !key.eq_ignore_ascii_case(name));
+        self.pairs
+            .retain(|(key, _)| !key.eq_ignore_ascii_case(name));
     }
 
     /// Lossy UTF-8 view for assertions and JSON output.
@@ -95,14 +96,20 @@ mod tests {
         let mut map = HeaderMap::from_pairs(&[("X-A", "1")]);
         assert_eq!(map.get(b"x-a"), Some(&b"1"[..]));
         map.add(b"X-A", b"2");
-        assert_eq!(map.to_strings(), [("x-a".into(), "1".into()), ("x-a".into(), "2".into())]);
+        assert_eq!(
+            map.to_strings(),
+            [("x-a".into(), "1".into()), ("x-a".into(), "2".into())]
+        );
     }
 
     #[test]
     fn replace_keeps_one_entry_in_place() {
         let mut map = HeaderMap::from_pairs(&[("a", "1"), ("b", "2"), ("a", "3")]);
         map.replace(b"A", b"9");
-        assert_eq!(map.to_strings(), [("a".into(), "9".into()), ("b".into(), "2".into())]);
+        assert_eq!(
+            map.to_strings(),
+            [("a".into(), "9".into()), ("b".into(), "2".into())]
+        );
         map.replace(b"c", b"new");
         assert_eq!(map.len(), 3);
     }

@@ -9,7 +9,10 @@ pub type Pair = (Vec<u8>, Vec<u8>);
 
 /// Encodes pairs in the proxy-wasm map format.
 pub fn serialize_map(pairs: &[Pair]) -> Vec<u8> {
-    let size = 4 + pairs.iter().map(|(k, v)| k.len() + v.len() + 10).sum::<usize>();
+    let size = 4 + pairs
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 10)
+        .sum::<usize>();
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(&len_u32(pairs.len()).to_le_bytes());
     for (k, v) in pairs {

@@ -181,8 +181,14 @@ mod tests {
     #[test]
     fn raw_numbers_match_the_sdk() {
         assert_eq!(MapType::from_raw(6), Some(MapType::HttpCallResponseHeaders));
-        assert_eq!(BufferType::from_raw(7), Some(BufferType::PluginConfiguration));
-        assert_eq!(BufferType::from_raw(4), Some(BufferType::HttpCallResponseBody));
+        assert_eq!(
+            BufferType::from_raw(7),
+            Some(BufferType::PluginConfiguration)
+        );
+        assert_eq!(
+            BufferType::from_raw(4),
+            Some(BufferType::HttpCallResponseBody)
+        );
         assert_eq!(MetricType::from_raw(2), Some(MetricType::Histogram));
         assert_eq!(LogLevel::from_raw(4), Some(LogLevel::Error));
         assert_eq!(Status::CasMismatch as i32, 8);

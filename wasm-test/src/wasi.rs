@@ -46,18 +46,35 @@ fn errno(result: Result<(), Fault>) -> wasmtime::Result<i32> {
 }
 
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    linker.func_wrap(MODULE, "environ_sizes_get", |mut c: C<'_>, count_out: i32, size_out: i32| {
-        let (count, size) = sizes(&environ(c.data()));
-        errno(write_u32(&mut c, count_out, count).and_then(|()| write_u32(&mut c, size_out, size)))
+    linker.func_wrap(
+        MODULE,
+        "environ_sizes_get",
+        |mut c: C<'_>, count_out: i32, size_out: i32| {
+            let (count, size) = sizes(&environ(c.data()));
+            errno(
+                write_u32(&mut c, count_out, count)
+                    .and_then(|()| write_u32(&mut c, size_out, size)),
+            )
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "environ_get",
+        |mut c: C<'_>, ptrs: i32, buf: i32| {
+            let entries = environ(c.data());
+            errno(write_strings(&mut c, &entries, ptrs, buf))
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "args_sizes_get",
+        |mut c: C<'_>, count_out: i32, size_out: i32| {
+            errno(write_u32(&mut c, count_out, 0).and_then(|()| write_u32(&mut c, size_out, 0)))
+        },
+    )?;
+    linker.func_wrap(MODULE, "args_get", |_: C<'_>, _: i32, _: i32| {
+        Ok(ERRNO_SUCCESS)
     })?;
-    linker.func_wrap(MODULE, "environ_get", |mut c: C<'_>, ptrs: i32, buf: i32| {
-        let entries = environ(c.data());
-        errno(write_strings(&mut c, &entries, ptrs, buf))
-    })?;
-    linker.func_wrap(MODULE, "args_sizes_get", |mut c: C<'_>, count_out: i32, size_out: i32| {
-        errno(write_u32(&mut c, count_out, 0).and_then(|()| write_u32(&mut c, size_out, 0)))
-    })?;
-    linker.func_wrap(MODULE, "args_get", |_: C<'_>, _: i32, _: i32| Ok(ERRNO_SUCCESS))?;
     linker.func_wrap(
         MODULE,
         "fd_write",
@@ -68,29 +85,51 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             errno(fd_write(&mut c, fd, iovs, iovs_len, written_out))
         },
     )?;
-    linker.func_wrap(MODULE, "fd_read", |_: C<'_>, _: i32, _: i32, _: i32, _: i32| Ok(ERRNO_BADF))?;
+    linker.func_wrap(
+        MODULE,
+        "fd_read",
+        |_: C<'_>, _: i32, _: i32, _: i32, _: i32| Ok(ERRNO_BADF),
+    )?;
     linker.func_wrap(MODULE, "fd_close", |_: C<'_>, _: i32| Ok(ERRNO_BADF))?;
-    linker.func_wrap(MODULE, "fd_seek", |_: C<'_>, _: i32, _: i64, _: i32, _: i32| Ok(ERRNO_SPIPE))?;
-    linker.func_wrap(MODULE, "fd_fdstat_get", |mut c: C<'_>, fd: i32, out: i32| {
-        if !(0..=2).contains(&fd) {
-            return Ok(ERRNO_BADF);
-        }
-        // filetype = character_device (2), no flags, all rights.
-        let mut stat = [0u8; 24];
-        stat[0] = 2;
-        stat[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
-        errno(write(&mut c, out, &stat))
-    })?;
+    linker.func_wrap(
+        MODULE,
+        "fd_seek",
+        |_: C<'_>, _: i32, _: i64, _: i32, _: i32| Ok(ERRNO_SPIPE),
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_fdstat_get",
+        |mut c: C<'_>, fd: i32, out: i32| {
+            if !(0..=2).contains(&fd) {
+                return Ok(ERRNO_BADF);
+            }
+            // filetype = character_device (2), no flags, all rights.
+            let mut stat = [0u8; 24];
+            stat[0] = 2;
+            stat[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+            errno(write(&mut c, out, &stat))
+        },
+    )?;
     // No preopened directories: the guest gets no file system at all.
-    linker.func_wrap(MODULE, "fd_prestat_get", |_: C<'_>, _: i32, _: i32| Ok(ERRNO_BADF))?;
-    linker.func_wrap(MODULE, "fd_prestat_dir_name", |_: C<'_>, _: i32, _: i32, _: i32| {
+    linker.func_wrap(MODULE, "fd_prestat_get", |_: C<'_>, _: i32, _: i32| {
         Ok(ERRNO_BADF)
     })?;
-    linker.func_wrap(MODULE, "proc_exit", |_: C<'_>, code: i32| -> wasmtime::Result<()> {
-        Err(wasmtime::Error::new(ProcExit(code)))
-    })?;
+    linker.func_wrap(
+        MODULE,
+        "fd_prestat_dir_name",
+        |_: C<'_>, _: i32, _: i32, _: i32| Ok(ERRNO_BADF),
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "proc_exit",
+        |_: C<'_>, code: i32| -> wasmtime::Result<()> { Err(wasmtime::Error::new(ProcExit(code))) },
+    )?;
     linker.func_wrap(MODULE, "sched_yield", |_: C<'_>| Ok(ERRNO_SUCCESS))?;
-    linker.func_wrap(MODULE, "poll_oneoff", |_: C<'_>, _: i32, _: i32, _: i32, _: i32| Ok(ERRNO_NOSYS))?;
+    linker.func_wrap(
+        MODULE,
+        "poll_oneoff",
+        |_: C<'_>, _: i32, _: i32, _: i32, _: i32| Ok(ERRNO_NOSYS),
+    )?;
     linker.func_wrap(MODULE, "random_get", |mut c: C<'_>, buf: i32, len: i32| {
         let bytes = random_bytes(c.data_mut(), len as u32 as usize);
         errno(write(&mut c, buf, &bytes))
@@ -108,12 +147,16 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             errno(write_u64(&mut c, out, now))
         },
     )?;
-    linker.func_wrap(MODULE, "clock_res_get", |mut c: C<'_>, clock: i32, out: i32| {
-        if !(0..=3).contains(&clock) {
-            return Ok(ERRNO_INVAL);
-        }
-        errno(write_u64(&mut c, out, 1))
-    })?;
+    linker.func_wrap(
+        MODULE,
+        "clock_res_get",
+        |mut c: C<'_>, clock: i32, out: i32| {
+            if !(0..=3).contains(&clock) {
+                return Ok(ERRNO_INVAL);
+            }
+            errno(write_u64(&mut c, out, 1))
+        },
+    )?;
     Ok(())
 }
 
@@ -147,7 +190,13 @@ fn write_strings(c: &mut C<'_>, entries: &[Vec<u8>], ptrs: i32, buf: i32) -> Res
     Ok(())
 }
 
-fn fd_write(c: &mut C<'_>, fd: i32, iovs: i32, iovs_len: i32, written_out: i32) -> Result<(), Fault> {
+fn fd_write(
+    c: &mut C<'_>,
+    fd: i32,
+    iovs: i32,
+    iovs_len: i32,
+    written_out: i32,
+) -> Result<(), Fault> {
     let table = read(c, iovs, (iovs_len as u32).saturating_mul(8) as i32)?;
     let mut data = Vec::new();
     for iov in table.chunks_exact(8) {
@@ -159,14 +208,21 @@ fn fd_write(c: &mut C<'_>, fd: i32, iovs: i32, iovs_len: i32, written_out: i32) 
         data.extend(read(c, field(0) as i32, field(4) as i32)?);
     }
     let written = u32::try_from(data.len()).unwrap_or(u32::MAX);
-    let (slot, level) = if fd == 1 { (0, LogLevel::Info) } else { (1, LogLevel::Error) };
+    let (slot, level) = if fd == 1 {
+        (0, LogLevel::Info)
+    } else {
+        (1, LogLevel::Error)
+    };
     let state = c.data_mut();
     let buffer = &mut state.stdio[slot];
     buffer.extend(data);
     while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
         let line: Vec<u8> = buffer.drain(..=end).collect();
         let text = String::from_utf8_lossy(&line[..end]).into_owned();
-        state.logs.push(crate::state::LogEntry { level, message: text });
+        state.logs.push(crate::state::LogEntry {
+            level,
+            message: text,
+        });
     }
     write_u32(c, written_out, written)
 }

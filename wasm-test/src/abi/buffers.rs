@@ -51,7 +51,14 @@ fn buffer(state: &mut HostState, kind: BufferType) -> Result<&mut Vec<u8>, Fault
     }
 }
 
-fn get_buffer(c: &mut C<'_>, kind: i32, start: i32, max: i32, out_ptr: i32, out_len: i32) -> AbiResult {
+fn get_buffer(
+    c: &mut C<'_>,
+    kind: i32,
+    start: i32,
+    max: i32,
+    out_ptr: i32,
+    out_len: i32,
+) -> AbiResult {
     let kind = BufferType::from_raw(kind).ok_or(Status::BadArgument)?;
     let bytes = buffer(c.data_mut(), kind)?;
     // The SDK asks for `usize::MAX` bytes (-1 as i32): clamp, don't fail.
@@ -68,7 +75,10 @@ fn get_buffer(c: &mut C<'_>, kind: i32, start: i32, max: i32, out_ptr: i32, out_
 /// `set_http_request_body(start, size, value)`).
 fn set_buffer(c: &mut C<'_>, kind: i32, start: i32, size: i32, ptr: i32, len: i32) -> AbiResult {
     let kind = BufferType::from_raw(kind).ok_or(Status::BadArgument)?;
-    if matches!(kind, BufferType::PluginConfiguration | BufferType::VmConfiguration) {
+    if matches!(
+        kind,
+        BufferType::PluginConfiguration | BufferType::VmConfiguration
+    ) {
         return Err(Status::BadArgument.into());
     }
     let data = read(c, ptr, len)?;

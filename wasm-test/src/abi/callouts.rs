@@ -40,9 +40,19 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     linker.func_wrap(
         "env",
         "proxy_grpc_call",
-        |_: C<'_>, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32| {
-            finish(Err(Status::InternalFailure.into()))
-        },
+        |_: C<'_>,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32| { finish(Err(Status::InternalFailure.into())) },
     )?;
     linker.func_wrap(
         "env",
@@ -51,9 +61,11 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             finish(Err(Status::InternalFailure.into()))
         },
     )?;
-    linker.func_wrap("env", "proxy_grpc_send", |_: C<'_>, _: i32, _: i32, _: i32, _: i32| {
-        finish(Err(Status::NotFound.into()))
-    })?;
+    linker.func_wrap(
+        "env",
+        "proxy_grpc_send",
+        |_: C<'_>, _: i32, _: i32, _: i32, _: i32| finish(Err(Status::NotFound.into())),
+    )?;
     linker.func_wrap("env", "proxy_grpc_cancel", |_: C<'_>, _: i32| {
         finish(Err(Status::NotFound.into()))
     })?;

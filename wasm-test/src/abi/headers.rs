@@ -35,14 +35,28 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         "env",
         "proxy_add_header_map_value",
         |mut c: C<'_>, kind: i32, key_ptr: i32, key_len: i32, ptr: i32, len: i32| {
-            finish(edit(&mut c, kind, key_ptr, key_len, Some((ptr, len)), Edit::Add))
+            finish(edit(
+                &mut c,
+                kind,
+                key_ptr,
+                key_len,
+                Some((ptr, len)),
+                Edit::Add,
+            ))
         },
     )?;
     linker.func_wrap(
         "env",
         "proxy_replace_header_map_value",
         |mut c: C<'_>, kind: i32, key_ptr: i32, key_len: i32, ptr: i32, len: i32| {
-            finish(edit(&mut c, kind, key_ptr, key_len, Some((ptr, len)), Edit::Replace))
+            finish(edit(
+                &mut c,
+                kind,
+                key_ptr,
+                key_len,
+                Some((ptr, len)),
+                Edit::Replace,
+            ))
         },
     )?;
     linker.func_wrap(
@@ -92,7 +106,14 @@ fn set_pairs(c: &mut C<'_>, kind: i32, ptr: i32, len: i32) -> AbiResult {
     Ok(())
 }
 
-fn get_value(c: &mut C<'_>, kind: i32, key_ptr: i32, key_len: i32, out_ptr: i32, out_len: i32) -> AbiResult {
+fn get_value(
+    c: &mut C<'_>,
+    kind: i32,
+    key_ptr: i32,
+    key_len: i32,
+    out_ptr: i32,
+    out_len: i32,
+) -> AbiResult {
     let kind = map_type(kind)?;
     let key = read(c, key_ptr, key_len)?;
     let value = map(c.data_mut(), kind)
@@ -107,7 +128,14 @@ enum Edit {
     Remove,
 }
 
-fn edit(c: &mut C<'_>, kind: i32, key_ptr: i32, key_len: i32, value: Option<(i32, i32)>, op: Edit) -> AbiResult {
+fn edit(
+    c: &mut C<'_>,
+    kind: i32,
+    key_ptr: i32,
+    key_len: i32,
+    value: Option<(i32, i32)>,
+    op: Edit,
+) -> AbiResult {
     let kind = map_type(kind)?;
     let key = read(c, key_ptr, key_len)?;
     let value = match value {

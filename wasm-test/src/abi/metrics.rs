@@ -18,25 +18,35 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             finish(define(&mut c, kind, ptr, len, out))
         },
     )?;
-    linker.func_wrap("env", "proxy_get_metric", |mut c: C<'_>, id: i32, out: i32| {
-        let value = metric(c.data_mut(), id).and_then(|m| match m.kind {
-            MetricType::Histogram => Err(Status::BadArgument.into()),
-            _ => Ok(m.value),
-        });
-        finish(value.and_then(|v| write_u64(&mut c, out, v)))
-    })?;
-    linker.func_wrap("env", "proxy_record_metric", |mut c: C<'_>, id: i32, value: i64| {
-        finish(record(c.data_mut(), id, value as u64))
-    })?;
-    linker.func_wrap("env", "proxy_increment_metric", |mut c: C<'_>, id: i32, offset: i64| {
-        finish(increment(c.data_mut(), id, offset))
-    })?;
+    linker.func_wrap(
+        "env",
+        "proxy_get_metric",
+        |mut c: C<'_>, id: i32, out: i32| {
+            let value = metric(c.data_mut(), id).and_then(|m| match m.kind {
+                MetricType::Histogram => Err(Status::BadArgument.into()),
+                _ => Ok(m.value),
+            });
+            finish(value.and_then(|v| write_u64(&mut c, out, v)))
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_record_metric",
+        |mut c: C<'_>, id: i32, value: i64| finish(record(c.data_mut(), id, value as u64)),
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_increment_metric",
+        |mut c: C<'_>, id: i32, offset: i64| finish(increment(c.data_mut(), id, offset)),
+    )?;
     Ok(())
 }
 
 /// Ids are index + 1 so that 0 is never a valid id.
 fn metric(state: &mut HostState, id: i32) -> Result<&mut Metric, Fault> {
-    let index = (id as u32 as usize).checked_sub(1).ok_or(Status::NotFound)?;
+    let index = (id as u32 as usize)
+        .checked_sub(1)
+        .ok_or(Status::NotFound)?;
     state
         .metrics
         .get_mut(index)
@@ -80,7 +90,9 @@ fn record(state: &mut HostState, id: i32, value: u64) -> AbiResult {
 fn increment(state: &mut HostState, id: i32, offset: i64) -> AbiResult {
     let metric = metric(state, id)?;
     match metric.kind {
-        MetricType::Counter if offset >= 0 => metric.value = metric.value.wrapping_add(offset as u64),
+        MetricType::Counter if offset >= 0 => {
+            metric.value = metric.value.wrapping_add(offset as u64)
+        }
         MetricType::Gauge => metric.value = metric.value.wrapping_add_signed(offset),
         MetricType::Counter | MetricType::Histogram => return Err(Status::BadArgument.into()),
     }

@@ -12,9 +12,11 @@ use crate::types::{LogLevel, Status};
 type C<'a> = Caller<'a, HostState>;
 
 pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    linker.func_wrap("env", "proxy_log", |mut c: C<'_>, level: i32, ptr: i32, len: i32| {
-        finish(log(&mut c, level, ptr, len))
-    })?;
+    linker.func_wrap(
+        "env",
+        "proxy_log",
+        |mut c: C<'_>, level: i32, ptr: i32, len: i32| finish(log(&mut c, level, ptr, len)),
+    )?;
     linker.func_wrap("env", "proxy_get_log_level", |mut c: C<'_>, out: i32| {
         let level = c.data().log_level as u32;
         finish(write_u32(&mut c, out, level))
@@ -49,16 +51,20 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             finish(set_property(&mut c, ptr, len, value_ptr, value_len))
         },
     )?;
-    linker.func_wrap("env", "proxy_set_effective_context", |mut c: C<'_>, id: i32| {
-        let id = id as u32;
-        let state = c.data_mut();
-        if id == state.root_id || state.streams.contains_key(&id) {
-            state.effective_context = id;
-            finish(Ok(()))
-        } else {
-            finish(Err(Status::BadArgument.into()))
-        }
-    })?;
+    linker.func_wrap(
+        "env",
+        "proxy_set_effective_context",
+        |mut c: C<'_>, id: i32| {
+            let id = id as u32;
+            let state = c.data_mut();
+            if id == state.root_id || state.streams.contains_key(&id) {
+                state.effective_context = id;
+                finish(Ok(()))
+            } else {
+                finish(Err(Status::BadArgument.into()))
+            }
+        },
+    )?;
     // Only meaningful after `proxy_on_done` returned false; counted so tests
     // can see a deferred completion.
     linker.func_wrap("env", "proxy_done", |mut c: C<'_>| {

@@ -14,14 +14,25 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         "env",
         "proxy_get_shared_data",
         |mut c: C<'_>, key_ptr: i32, key_len: i32, out_ptr: i32, out_len: i32, cas_out: i32| {
-            finish(get_shared(&mut c, (key_ptr, key_len), out_ptr, out_len, cas_out))
+            finish(get_shared(
+                &mut c,
+                (key_ptr, key_len),
+                out_ptr,
+                out_len,
+                cas_out,
+            ))
         },
     )?;
     linker.func_wrap(
         "env",
         "proxy_set_shared_data",
         |mut c: C<'_>, key_ptr: i32, key_len: i32, ptr: i32, len: i32, cas: i32| {
-            finish(set_shared(&mut c, (key_ptr, key_len), (ptr, len), cas as u32))
+            finish(set_shared(
+                &mut c,
+                (key_ptr, key_len),
+                (ptr, len),
+                cas as u32,
+            ))
         },
     )?;
     linker.func_wrap(
@@ -51,14 +62,21 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         "env",
         "proxy_dequeue_shared_queue",
         |mut c: C<'_>, id: i32, out_ptr: i32, out_len: i32| {
-            let result = queue(c.data_mut(), id).and_then(|q| q.pop_front().ok_or(Status::Empty.into()));
+            let result =
+                queue(c.data_mut(), id).and_then(|q| q.pop_front().ok_or(Status::Empty.into()));
             finish(result.and_then(|value| return_bytes(&mut c, &value, out_ptr, out_len)))
         },
     )?;
     Ok(())
 }
 
-fn get_shared(c: &mut C<'_>, key: (i32, i32), out_ptr: i32, out_len: i32, cas_out: i32) -> AbiResult {
+fn get_shared(
+    c: &mut C<'_>,
+    key: (i32, i32),
+    out_ptr: i32,
+    out_len: i32,
+    cas_out: i32,
+) -> AbiResult {
     let key = read_string(c, key.0, key.1)?;
     let (value, cas) = c.data().shared.get(&key).ok_or(Status::NotFound)?;
     return_bytes(c, &value, out_ptr, out_len)?;
@@ -77,8 +95,13 @@ fn set_shared(c: &mut C<'_>, key: (i32, i32), value: (i32, i32), cas: u32) -> Ab
 
 /// Queue ids are index + 1; queues live in this VM only (no
 /// `proxy_on_queue_ready` delivery), enough for a filter that probes them.
-fn queue(state: &mut HostState, id: i32) -> Result<&mut std::collections::VecDeque<Vec<u8>>, Fault> {
-    let index = (id as u32 as usize).checked_sub(1).ok_or(Status::NotFound)?;
+fn queue(
+    state: &mut HostState,
+    id: i32,
+) -> Result<&mut std::collections::VecDeque<Vec<u8>>, Fault> {
+    let index = (id as u32 as usize)
+        .checked_sub(1)
+        .ok_or(Status::NotFound)?;
     state
         .queues
         .get_mut(index)

@@ -48,7 +48,9 @@ pub fn parse<I: IntoIterator<Item = String>>(argv: I) -> Result<Parsed, String> 
             return Ok(Parsed::Help);
         }
         let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_string(), Some(value.to_string())),
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_string(), Some(value.to_string()))
+            }
             _ => (arg.clone(), None),
         };
         let mut value = || {
@@ -125,14 +127,31 @@ mod tests {
     #[test]
     fn every_flag_in_both_spellings() {
         let args = run(&[
-            "--config=c.json", "--wasm", "f.wasm", "--now=1700000000", "--env", "A=b=c",
-            "--env=EMPTY=", "--method", "POST", "--path=/x?y", "--header", "X-A: 1",
-            "--header", ":authority: api.test", "--header=x-b:2", "--token", "T",
+            "--config=c.json",
+            "--wasm",
+            "f.wasm",
+            "--now=1700000000",
+            "--env",
+            "A=b=c",
+            "--env=EMPTY=",
+            "--method",
+            "POST",
+            "--path=/x?y",
+            "--header",
+            "X-A: 1",
+            "--header",
+            ":authority: api.test",
+            "--header=x-b:2",
+            "--token",
+            "T",
         ])
         .unwrap();
         assert_eq!(args.wasm, Some(PathBuf::from("f.wasm")));
         assert_eq!(args.now, Some(1_700_000_000));
-        assert_eq!(args.env, [("A".into(), "b=c".into()), ("EMPTY".into(), String::new())]);
+        assert_eq!(
+            args.env,
+            [("A".into(), "b=c".into()), ("EMPTY".into(), String::new())]
+        );
         assert_eq!((args.method.as_str(), args.path.as_str()), ("POST", "/x?y"));
         assert_eq!(
             args.headers,
@@ -149,10 +168,18 @@ mod tests {
     fn usage_errors() {
         assert!(run(&[]).unwrap_err().contains("--config"));
         assert!(run(&["--config"]).unwrap_err().contains("needs a value"));
-        assert!(run(&["--config", "c", "--now", "soon"]).unwrap_err().contains("--now"));
-        assert!(run(&["--config", "c", "--env", "NOVALUE"]).unwrap_err().contains("NAME=VALUE"));
-        assert!(run(&["--config", "c", "--header", "nocolon"]).unwrap_err().contains("Name: value"));
-        assert!(run(&["--config", "c", "--bogus"]).unwrap_err().contains("--bogus"));
+        assert!(run(&["--config", "c", "--now", "soon"])
+            .unwrap_err()
+            .contains("--now"));
+        assert!(run(&["--config", "c", "--env", "NOVALUE"])
+            .unwrap_err()
+            .contains("NAME=VALUE"));
+        assert!(run(&["--config", "c", "--header", "nocolon"])
+            .unwrap_err()
+            .contains("Name: value"));
+        assert!(run(&["--config", "c", "--bogus"])
+            .unwrap_err()
+            .contains("--bogus"));
         assert_eq!(parse(["--help".to_string()]), Ok(Parsed::Help));
     }
 }

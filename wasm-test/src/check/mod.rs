@@ -127,7 +127,10 @@ fn request(args: &Args) -> Vec<(String, String)> {
         (":scheme".into(), "http".into()),
     ];
     for (name, value) in &args.headers {
-        match headers.iter_mut().find(|(n, _)| n.starts_with(':') && n == name) {
+        match headers
+            .iter_mut()
+            .find(|(n, _)| n.starts_with(':') && n == name)
+        {
             Some(slot) => slot.1 = value.clone(),
             None => headers.push((name.clone(), value.clone())),
         }

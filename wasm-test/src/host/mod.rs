@@ -166,9 +166,10 @@ impl Host {
             self.fail(None, "start_plugin called twice".to_string());
             return false;
         }
-        let instance = match linker(&self.module)
-            .and_then(|l| l.instantiate(&mut self.store, &self.module).map_err(wasmtime_error))
-        {
+        let instance = match linker(&self.module).and_then(|l| {
+            l.instantiate(&mut self.store, &self.module)
+                .map_err(wasmtime_error)
+        }) {
             Ok(instance) => instance,
             Err(e) => {
                 self.fail(None, format!("instantiation failed: {e:#}"));
@@ -195,7 +196,8 @@ impl Host {
             return false;
         }
         if self.module.get_export("proxy_on_vm_start").is_some() {
-            let started = self.call::<(i32, i32), i32>(root, "proxy_on_vm_start", (root as i32, vm_size));
+            let started =
+                self.call::<(i32, i32), i32>(root, "proxy_on_vm_start", (root as i32, vm_size));
             if started.unwrap_or(0) == 0 {
                 return false;
             }
@@ -222,7 +224,12 @@ impl Host {
 
     /// Calls a guest export with `context` as the effective context. `None`
     /// if the VM is dead or the call trapped (recorded in `trap`).
-    fn call<P: WasmParams, R: WasmResults>(&mut self, context: u32, name: &str, params: P) -> Option<R> {
+    fn call<P: WasmParams, R: WasmResults>(
+        &mut self,
+        context: u32,
+        name: &str,
+        params: P,
+    ) -> Option<R> {
         if self.trap.is_some() {
             return None;
         }

@@ -34,7 +34,12 @@ impl Host {
         headers: &[(K, V)],
         end_of_stream: bool,
     ) -> Action {
-        self.headers_callback(id, Half::Request, HeaderMap::from_pairs(headers), end_of_stream)
+        self.headers_callback(
+            id,
+            Half::Request,
+            HeaderMap::from_pairs(headers),
+            end_of_stream,
+        )
     }
 
     /// Delivers response headers (`:status` is the caller's to include).
@@ -44,7 +49,12 @@ impl Host {
         headers: &[(K, V)],
         end_of_stream: bool,
     ) -> Action {
-        self.headers_callback(id, Half::Response, HeaderMap::from_pairs(headers), end_of_stream)
+        self.headers_callback(
+            id,
+            Half::Response,
+            HeaderMap::from_pairs(headers),
+            end_of_stream,
+        )
     }
 
     /// Delivers one request body chunk (the buffer the guest sees).
@@ -58,12 +68,20 @@ impl Host {
     }
 
     /// Delivers request trailers.
-    pub fn call_on_request_trailers<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, id: u32, trailers: &[(K, V)]) -> Action {
+    pub fn call_on_request_trailers<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &mut self,
+        id: u32,
+        trailers: &[(K, V)],
+    ) -> Action {
         self.trailers_callback(id, Half::Request, HeaderMap::from_pairs(trailers))
     }
 
     /// Delivers response trailers.
-    pub fn call_on_response_trailers<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, id: u32, trailers: &[(K, V)]) -> Action {
+    pub fn call_on_response_trailers<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &mut self,
+        id: u32,
+        trailers: &[(K, V)],
+    ) -> Action {
         self.trailers_callback(id, Half::Response, HeaderMap::from_pairs(trailers))
     }
 
@@ -97,12 +115,21 @@ impl Host {
         if self.store.data().streams.contains_key(&id) {
             self.store.data_mut().streams.get_mut(&id)
         } else {
-            self.fail(None, format!("no HTTP context {id} (call init_http_context first)"));
+            self.fail(
+                None,
+                format!("no HTTP context {id} (call init_http_context first)"),
+            );
             None
         }
     }
 
-    fn headers_callback(&mut self, id: u32, half: Half, map: HeaderMap, end_of_stream: bool) -> Action {
+    fn headers_callback(
+        &mut self,
+        id: u32,
+        half: Half,
+        map: HeaderMap,
+        end_of_stream: bool,
+    ) -> Action {
         let count = len_i32(map.len());
         let Some(stream) = self.stream_mut(id) else {
             return Action::Pause;

@@ -10,6 +10,10 @@ use std::path::PathBuf;
 /// The jwt-gate release artifact; panics with the command to build it.
 pub fn jwt_gate_wasm() -> PathBuf {
     let path = wasm_test::artifact::release_wasm_path();
-    assert!(path.is_file(), "{} is missing. Run `make build` first", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing. Run `make build` first",
+        path.display()
+    );
     path
 }

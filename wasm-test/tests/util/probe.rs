@@ -14,13 +14,23 @@ pub fn probe_wasm() -> PathBuf {
             let target_dir = root.join("../target/probe-filter");
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let status = Command::new(cargo)
-                .args(["build", "--offline", "--release", "--target", "wasm32-wasip1", "--manifest-path"])
+                .args([
+                    "build",
+                    "--offline",
+                    "--release",
+                    "--target",
+                    "wasm32-wasip1",
+                    "--manifest-path",
+                ])
                 .arg(root.join("testdata/probe-filter/Cargo.toml"))
                 .arg("--target-dir")
                 .arg(&target_dir)
                 .status()
                 .expect("run cargo to build the probe filter");
-            assert!(status.success(), "building testdata/probe-filter failed (is the wasm32-wasip1 target installed?)");
+            assert!(
+                status.success(),
+                "building testdata/probe-filter failed (is the wasm32-wasip1 target installed?)"
+            );
             target_dir.join("wasm32-wasip1/release/probe_filter.wasm")
         })
         .clone()
