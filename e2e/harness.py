@@ -134,7 +134,7 @@ class Envoy:
         self.listener_port = None
 
     def start(self):
-        """Spawn Envoy (one worker, info logs into envoy.log); returns self."""
+        """Spawn Envoy (one worker; warnings and the filter's log lines into envoy.log)."""
         command = [
             str(envoy_binary()), "-c", str(self.config),
             "--admin-address-path", str(self.admin_address_file),
@@ -164,9 +164,9 @@ class Envoy:
         """The admin `/ready` answers 200 (LIVE); False while Envoy is still starting."""
         if self.admin_port is None:
             address = self.admin_address_file.read_text().strip() if self.admin_address_file.exists() else ""
-            if not address:
-                return False
-            self.admin_port = int(address.rsplit(":", 1)[1])
+            if not address.rpartition(":")[2].isdigit():
+                return False  # not written yet, or only partly
+            self.admin_port = int(address.rpartition(":")[2])
         try:
             return http_request(self.admin_port, "/ready", timeout=2).status == 200
         except OSError:

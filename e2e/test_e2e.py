@@ -18,7 +18,7 @@ sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 import jwt  # noqa: E402
 
 from echo_upstream import EchoUpstream  # noqa: E402
-from harness import ROOT, BOOTSTRAP, Envoy, http_request, render_bootstrap, validate  # noqa: E402
+from harness import ROOT, BOOTSTRAP, Envoy, envoy_binary, http_request, render_bootstrap, validate, wasm_artifact  # noqa: E402
 
 KEYS = ROOT / "tests/fixtures/keys"
 ISSUER = "https://issuer.test"
@@ -244,6 +244,11 @@ def main():
     signal.signal(signal.SIGALRM, stop_run_on_timeout)
     signal.alarm(RUN_TIMEOUT_S)
     started = time.monotonic()
+    try:
+        wasm = wasm_artifact()
+        print(f"e2e: {envoy_binary()} with {wasm} ({wasm.stat().st_size} bytes)", flush=True)
+    except FileNotFoundError as missing:
+        print(f"e2e: {missing}", flush=True)
     suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=CountingResult)
     result = runner.run(suite)

@@ -48,7 +48,7 @@ impl Filter {
             self.context_id,
             denial.error.label(),
             denial.provider.as_deref().unwrap_or("-"),
-            kid.as_deref().unwrap_or("-"),
+            kid.as_deref().unwrap_or(""),
             rule.map_or_else(|| "default".to_string(), |r| r.to_string()),
         );
         self.metrics.increment(&metrics::failure_metric(&denial.error));
@@ -69,7 +69,11 @@ impl HttpContext for Filter {
         let request = Request { method: pseudo(":method"), path: pseudo(":path"), headers: &headers };
         let now = self.get_current_time().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let verdict = gate::evaluate(&self.config, &request, now);
-        debug!("#{} jwt-gate rule={}", self.context_id, verdict.rule.map_or(-1, |r| i64::try_from(r).unwrap_or(-1)));
+        // `jwt-gate-check` reads this line to explain which rule matched.
+        match verdict.rule.and_then(|i| self.config.rules.rules().get(i).map(|r| (i, r))) {
+            Some((i, rule)) => debug!("#{} jwt-gate rule={i} match={}", self.context_id, rule.matcher),
+            None => debug!("#{} jwt-gate rule=default", self.context_id),
+        }
         match verdict.outcome {
             Outcome::Forward { ops, would_deny, provider: _ } => {
                 self.apply(&ops);

@@ -23,20 +23,15 @@ pub mod metrics;
 pub mod filter;
 pub mod root;
 
-// The entry point the host calls once per VM (`_initialize`).
-#[allow(missing_docs)]
-proxy_wasm::main! {{
-    proxy_wasm::set_log_level(
-        proxy_wasm::hostcalls::get_log_level().unwrap_or(proxy_wasm::types::LogLevel::Info),
-    );
-    proxy_wasm::set_root_context(|context_id| -> Box<dyn proxy_wasm::traits::RootContext> {
-        Box::new(root::Root::new(context_id))
-    });
-}}
-pub mod b64;
-pub mod crypto;
-pub mod json;
-pub mod jws;
-pub mod keys;
-#[cfg(test)]
-mod testing;
+/// The entry point the host calls once per VM (`_initialize`); private so the
+/// generated export needs no docs.
+mod entry {
+    proxy_wasm::main! {{
+        // Envoy refuses host calls during `_initialize` ("restricted_callback"): the
+        // host's real log level is read later, in `on_vm_start`.
+        proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
+        proxy_wasm::set_root_context(|context_id| -> Box<dyn proxy_wasm::traits::RootContext> {
+            Box::new(crate::root::Root::new(context_id))
+        });
+    }}
+}

@@ -68,6 +68,10 @@ impl Context for Root {}
 
 impl RootContext for Root {
     fn on_vm_start(&mut self, _vm_configuration_size: usize) -> bool {
+        // Follow the host's level so debug lines cost nothing unless asked for.
+        if let Ok(level) = hostcalls::get_log_level() {
+            proxy_wasm::set_log_level(level);
+        }
         info!("#{} jwt-gate v{VERSION}: VM started", self.context_id);
         true
     }

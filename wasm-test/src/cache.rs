@@ -99,7 +99,7 @@ fn prune(dir: &Path) {
         .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
     for (_, old) in files.into_iter().skip(KEEP) {
         let _ = fs::remove_file(old);
     }
