@@ -17,7 +17,14 @@ pub mod response;
 pub mod verify;
 pub mod path;
 pub mod rules;
+pub mod b64;
+pub mod crypto;
+pub mod json;
+pub mod jws;
+pub mod keys;
 pub mod metrics;
+#[cfg(test)]
+mod testing;
 
 // Glue: the only modules that name proxy-wasm traits.
 pub mod filter;
