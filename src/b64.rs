@@ -36,7 +36,9 @@ mod tests {
     #[test]
     fn round_trips_every_length() {
         for len in 0..70u8 {
-            let bytes: Vec<u8> = (0..len).map(|i| i.wrapping_mul(37).wrapping_add(251)).collect();
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| i.wrapping_mul(37).wrapping_add(251))
+                .collect();
             let text = encode_url(&bytes);
             assert!(!text.contains('='));
             assert_eq!(decode_url(&text), Some(bytes));

@@ -25,7 +25,9 @@ pub struct ClaimPolicy {
 
 /// Checks `claims` (a JSON object) against `policy` at `now` (Unix seconds).
 pub fn validate(claims: &Value, policy: &ClaimPolicy, now: u64) -> Result<(), AuthError> {
-    let obj = claims.as_object().ok_or(AuthError::Malformed("token payload is not a JSON object"))?;
+    let obj = claims
+        .as_object()
+        .ok_or(AuthError::Malformed("token payload is not a JSON object"))?;
     check_times(
         numeric_date(obj.get("exp"), "exp is not a number")?,
         numeric_date(obj.get("nbf"), "nbf is not a number")?,
@@ -50,7 +52,11 @@ pub fn validate(claims: &Value, policy: &ClaimPolicy, now: u64) -> Result<(), Au
 fn numeric_date(v: Option<&Value>, wrong_type: &'static str) -> Result<Option<f64>, AuthError> {
     match v {
         None => Ok(None),
-        Some(Value::Number(n)) => n.as_f64().filter(|f| f.is_finite()).map(Some).ok_or(AuthError::Malformed(wrong_type)),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .map(Some)
+            .ok_or(AuthError::Malformed(wrong_type)),
         Some(_) => Err(AuthError::Malformed(wrong_type)),
     }
 }
@@ -66,7 +72,9 @@ fn check_times(
     let now = now as f64;
     let leeway = policy.leeway_s as f64;
     match exp {
-        None if policy.require_exp || policy.max_lifetime_s.is_some() => return Err(AuthError::MissingExp),
+        None if policy.require_exp || policy.max_lifetime_s.is_some() => {
+            return Err(AuthError::MissingExp)
+        }
         Some(exp) if now > exp + leeway => return Err(AuthError::Expired),
         _ => {}
     }
@@ -126,7 +134,10 @@ mod tests {
     #[test]
     fn good_claims_pass() {
         assert_eq!(validate(&good(), &policy(), NOW), Ok(()));
-        assert_eq!(validate(&with("aud", json!(["other", "web"])), &policy(), NOW), Ok(()));
+        assert_eq!(
+            validate(&with("aud", json!(["other", "web"])), &policy(), NOW),
+            Ok(())
+        );
     }
 
     #[test]
@@ -142,7 +153,10 @@ mod tests {
         let mut c = good();
         c.as_object_mut().unwrap().remove("exp");
         assert_eq!(validate(&c, &policy(), NOW), Err(AuthError::MissingExp));
-        let lax = ClaimPolicy { require_exp: false, ..policy() };
+        let lax = ClaimPolicy {
+            require_exp: false,
+            ..policy()
+        };
         assert_eq!(validate(&c, &lax, NOW), Ok(()));
     }
 
@@ -151,21 +165,36 @@ mod tests {
         for field in ["exp", "nbf", "iat"] {
             for v in [json!("9999999999"), json!(null), json!([1]), json!(true)] {
                 let r = validate(&with(field, v.clone()), &policy(), NOW);
-                assert!(matches!(r, Err(AuthError::Malformed(_))), "{field}={v}: {r:?}");
+                assert!(
+                    matches!(r, Err(AuthError::Malformed(_))),
+                    "{field}={v}: {r:?}"
+                );
             }
         }
     }
 
     #[test]
     fn future_nbf_and_iat_are_rejected_beyond_leeway() {
-        assert_eq!(validate(&with("nbf", json!(NOW + 61)), &policy(), NOW), Err(AuthError::NotYetValid));
-        assert_eq!(validate(&with("nbf", json!(NOW + 60)), &policy(), NOW), Ok(()));
-        assert_eq!(validate(&with("iat", json!(NOW + 61)), &policy(), NOW), Err(AuthError::IssuedInFuture));
+        assert_eq!(
+            validate(&with("nbf", json!(NOW + 61)), &policy(), NOW),
+            Err(AuthError::NotYetValid)
+        );
+        assert_eq!(
+            validate(&with("nbf", json!(NOW + 60)), &policy(), NOW),
+            Ok(())
+        );
+        assert_eq!(
+            validate(&with("iat", json!(NOW + 61)), &policy(), NOW),
+            Err(AuthError::IssuedInFuture)
+        );
     }
 
     #[test]
     fn lifetime_is_bounded_when_configured() {
-        let p = ClaimPolicy { max_lifetime_s: Some(3600), ..policy() };
+        let p = ClaimPolicy {
+            max_lifetime_s: Some(3600),
+            ..policy()
+        };
         assert_eq!(validate(&good(), &p, NOW), Ok(()));
         let c = with("exp", json!(NOW + 100_000));
         assert_eq!(validate(&c, &p, NOW), Err(AuthError::LifetimeTooLong));
@@ -175,11 +204,26 @@ mod tests {
 
     #[test]
     fn issuer_and_audience_must_match_exactly() {
-        assert_eq!(validate(&with("iss", json!("https://issuer.test/")), &policy(), NOW), Err(AuthError::BadIssuer));
-        assert_eq!(validate(&with("iss", json!(["https://issuer.test"])), &policy(), NOW), Err(AuthError::BadIssuer));
-        assert_eq!(validate(&with("aud", json!("API")), &policy(), NOW), Err(AuthError::BadAudience));
-        assert_eq!(validate(&with("aud", json!([])), &policy(), NOW), Err(AuthError::BadAudience));
-        assert_eq!(validate(&with("aud", json!({"api": 1})), &policy(), NOW), Err(AuthError::BadAudience));
+        assert_eq!(
+            validate(&with("iss", json!("https://issuer.test/")), &policy(), NOW),
+            Err(AuthError::BadIssuer)
+        );
+        assert_eq!(
+            validate(&with("iss", json!(["https://issuer.test"])), &policy(), NOW),
+            Err(AuthError::BadIssuer)
+        );
+        assert_eq!(
+            validate(&with("aud", json!("API")), &policy(), NOW),
+            Err(AuthError::BadAudience)
+        );
+        assert_eq!(
+            validate(&with("aud", json!([])), &policy(), NOW),
+            Err(AuthError::BadAudience)
+        );
+        assert_eq!(
+            validate(&with("aud", json!({"api": 1})), &policy(), NOW),
+            Err(AuthError::BadAudience)
+        );
         let mut c = good();
         c.as_object_mut().unwrap().remove("aud");
         assert_eq!(validate(&c, &policy(), NOW), Err(AuthError::BadAudience));

@@ -11,7 +11,10 @@ pub fn pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
             return None;
         }
         let value = value.trim();
-        let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
         Some((name, value))
     })
 }
@@ -46,7 +49,10 @@ mod tests {
 
     #[test]
     fn removing_a_cookie_keeps_the_others() {
-        assert_eq!(without("a=1; token=x.y.z; b=2", "token").as_deref(), Some("a=1; b=2"));
+        assert_eq!(
+            without("a=1; token=x.y.z; b=2", "token").as_deref(),
+            Some("a=1; b=2")
+        );
         assert_eq!(without("token=x", "token"), None);
         assert_eq!(without("tokenx=1", "token").as_deref(), Some("tokenx=1"));
     }

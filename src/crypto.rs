@@ -11,10 +11,10 @@
 //! PSS. Every check below is explicit instead.
 
 use hmac::{Hmac, Mac};
+use p256::ecdsa::signature::Verifier;
 use rsa::traits::PublicKeyParts;
 use rsa::{Pkcs1v15Sign, Pss, RsaPublicKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};
-use p256::ecdsa::signature::Verifier;
 
 /// Smallest RSA modulus accepted, in bits (NIST SP 800-131A: 2048 is the minimum since 2014).
 pub const RSA_MIN_BITS: usize = 2048;
@@ -84,19 +84,22 @@ fn below_modulus(sig: &[u8], key: &RsaPublicKey) -> bool {
 /// ECDSA P-256 with SHA-256, raw `r || s` (64 bytes).
 #[must_use]
 pub fn p256(key: &p256::ecdsa::VerifyingKey, input: &[u8], sig: &[u8]) -> bool {
-    sig.len() == 64 && p256::ecdsa::Signature::from_slice(sig).is_ok_and(|s| key.verify(input, &s).is_ok())
+    sig.len() == 64
+        && p256::ecdsa::Signature::from_slice(sig).is_ok_and(|s| key.verify(input, &s).is_ok())
 }
 
 /// ECDSA P-384 with SHA-384, raw `r || s` (96 bytes).
 #[must_use]
 pub fn p384(key: &p384::ecdsa::VerifyingKey, input: &[u8], sig: &[u8]) -> bool {
-    sig.len() == 96 && p384::ecdsa::Signature::from_slice(sig).is_ok_and(|s| key.verify(input, &s).is_ok())
+    sig.len() == 96
+        && p384::ecdsa::Signature::from_slice(sig).is_ok_and(|s| key.verify(input, &s).is_ok())
 }
 
 /// ECDSA P-521 with SHA-512, raw `r || s` (132 bytes).
 #[must_use]
 pub fn p521(key: &p521::ecdsa::VerifyingKey, input: &[u8], sig: &[u8]) -> bool {
-    sig.len() == 132 && p521::ecdsa::Signature::from_slice(sig).is_ok_and(|s| key.verify(input, &s).is_ok())
+    sig.len() == 132
+        && p521::ecdsa::Signature::from_slice(sig).is_ok_and(|s| key.verify(input, &s).is_ok())
 }
 
 /// Ed25519 (RFC 8032) with the strict checks: canonical `S`, no small-order `R` or key.
@@ -105,5 +108,6 @@ pub fn ed25519(key: &ed25519_dalek::VerifyingKey, input: &[u8], sig: &[u8]) -> b
     let Ok(bytes) = <[u8; 64]>::try_from(sig) else {
         return false;
     };
-    key.verify_strict(input, &ed25519_dalek::Signature::from_bytes(&bytes)).is_ok()
+    key.verify_strict(input, &ed25519_dalek::Signature::from_bytes(&bytes))
+        .is_ok()
 }

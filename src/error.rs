@@ -180,8 +180,14 @@ mod tests {
             AuthError::BadSignature,
             AuthError::UnsafeClaimValue,
         ] {
-            assert!(e.description().bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\' || b == b' '));
-            assert!(e.label().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+            assert!(e
+                .description()
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\' || b == b' '));
+            assert!(e
+                .label()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_'));
         }
     }
 }

@@ -27,7 +27,10 @@ pub enum Source {
 impl Default for Source {
     /// `Authorization: Bearer <token>`.
     fn default() -> Self {
-        Source::Header { name: "authorization".into(), prefix: Some("Bearer ".into()) }
+        Source::Header {
+            name: "authorization".into(),
+            prefix: Some("Bearer ".into()),
+        }
     }
 }
 
@@ -40,7 +43,10 @@ impl Source {
         if prefix.is_some_and(str::is_empty) {
             return Err("prefix must not be empty (omit it)".into());
         }
-        Ok(Source::Header { name: name.to_ascii_lowercase(), prefix: prefix.map(str::to_string) })
+        Ok(Source::Header {
+            name: name.to_ascii_lowercase(),
+            prefix: prefix.map(str::to_string),
+        })
     }
 
     /// A cookie source.
@@ -54,7 +60,11 @@ impl Source {
 
     /// A query-parameter source.
     pub fn query(name: &str) -> Result<Source, String> {
-        if name.is_empty() || name.bytes().any(|b| matches!(b, b'&' | b'=' | b'#') || b.is_ascii_control()) {
+        if name.is_empty()
+            || name
+                .bytes()
+                .any(|b| matches!(b, b'&' | b'=' | b'#') || b.is_ascii_control())
+        {
             Err(format!("invalid query parameter name {name:?}"))
         } else {
             Ok(Source::Query(name.to_string()))
@@ -64,7 +74,9 @@ impl Source {
 
 /// RFC 9110 `token` characters (header and cookie names).
 fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// The request as the extractor sees it.
@@ -94,7 +106,12 @@ pub fn extract(sources: &[Source], req: RequestParts<'_>) -> Result<Option<Found
                 return Err(AuthError::Malformed("empty token"));
             }
             match &mut found {
-                None => found = Some(Found { token: token.to_string(), sources: vec![i] }),
+                None => {
+                    found = Some(Found {
+                        token: token.to_string(),
+                        sources: vec![i],
+                    })
+                }
                 Some(f) if f.token == token => {
                     if !f.sources.contains(&i) {
                         f.sources.push(i);
@@ -133,7 +150,9 @@ fn candidates<'a>(source: &'a Source, req: RequestParts<'a>) -> Vec<&'a str> {
 
 fn strip_prefix_ignore_case<'a>(value: &'a str, prefix: &str) -> Option<&'a str> {
     let head = value.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| value.get(prefix.len()..)).flatten()
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| value.get(prefix.len()..))
+        .flatten()
 }
 
 /// Values of query parameter `name`. JWTs are base64url and need no decoding; a value
@@ -141,13 +160,20 @@ fn strip_prefix_ignore_case<'a>(value: &'a str, prefix: &str) -> Option<&'a str>
 fn query_values<'a>(path: &'a str, name: &str) -> Vec<&'a str> {
     let query = path.split_once('?').map_or("", |(_, q)| q);
     let query = query.split_once('#').map_or(query, |(q, _)| q);
-    query.split('&').filter_map(|kv| kv.split_once('=')).filter(|(k, _)| *k == name).map(|(_, v)| v).collect()
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .collect()
 }
 
 /// The `:path` without the query parameters named `name` (to stop forwarding a credential).
 #[must_use]
 pub fn path_without_query_param(path: &str, name: &str) -> String {
-    let Some((base, query)) = path.split_once('?') else { return path.to_string() };
+    let Some((base, query)) = path.split_once('?') else {
+        return path.to_string();
+    };
     let kept: Vec<&str> = query
         .split('&')
         .filter(|kv| kv.split_once('=').map_or(*kv, |(k, _)| k) != name)
@@ -164,48 +190,106 @@ mod tests {
     use super::*;
 
     fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect()
     }
 
-    fn run(sources: &[Source], headers: &[(&str, &str)], path: &str) -> Result<Option<Found>, AuthError> {
+    fn run(
+        sources: &[Source],
+        headers: &[(&str, &str)],
+        path: &str,
+    ) -> Result<Option<Found>, AuthError> {
         let headers = h(headers);
-        extract(sources, RequestParts { headers: &headers, path })
+        extract(
+            sources,
+            RequestParts {
+                headers: &headers,
+                path,
+            },
+        )
     }
 
     #[test]
     fn bearer_scheme_is_case_insensitive() {
         for v in ["Bearer a.b.c", "bearer a.b.c", "BEARER   a.b.c"] {
-            let got = run(&[Source::default()], &[("authorization", v)], "/").unwrap().unwrap();
+            let got = run(&[Source::default()], &[("authorization", v)], "/")
+                .unwrap()
+                .unwrap();
             assert_eq!(got.token, "a.b.c", "{v}");
         }
     }
 
     #[test]
     fn other_schemes_are_not_tokens() {
-        assert_eq!(run(&[Source::default()], &[("authorization", "Basic dXNlcjpwYXNz")], "/"), Ok(None));
-        assert_eq!(run(&[Source::default()], &[("authorization", "Bearer")], "/"), Ok(None));
+        assert_eq!(
+            run(
+                &[Source::default()],
+                &[("authorization", "Basic dXNlcjpwYXNz")],
+                "/"
+            ),
+            Ok(None)
+        );
+        assert_eq!(
+            run(&[Source::default()], &[("authorization", "Bearer")], "/"),
+            Ok(None)
+        );
     }
 
     #[test]
     fn empty_bearer_token_is_malformed() {
-        assert_eq!(run(&[Source::default()], &[("authorization", "Bearer   ")], "/"), Err(AuthError::Malformed("empty token")));
+        assert_eq!(
+            run(&[Source::default()], &[("authorization", "Bearer   ")], "/"),
+            Err(AuthError::Malformed("empty token"))
+        );
     }
 
     #[test]
     fn two_different_tokens_are_refused_the_same_token_twice_is_fine() {
-        let sources = [Source::default(), Source::cookie("access_token").unwrap(), Source::query("access_token").unwrap()];
-        let two = run(&sources, &[("authorization", "Bearer a.b.c"), ("cookie", "access_token=x.y.z")], "/");
+        let sources = [
+            Source::default(),
+            Source::cookie("access_token").unwrap(),
+            Source::query("access_token").unwrap(),
+        ];
+        let two = run(
+            &sources,
+            &[
+                ("authorization", "Bearer a.b.c"),
+                ("cookie", "access_token=x.y.z"),
+            ],
+            "/",
+        );
         assert_eq!(two, Err(AuthError::MultipleTokens));
-        let twice = run(&sources, &[("authorization", "Bearer a.b.c")], "/p?access_token=a.b.c").unwrap().unwrap();
+        let twice = run(
+            &sources,
+            &[("authorization", "Bearer a.b.c")],
+            "/p?access_token=a.b.c",
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(twice.sources, vec![0, 2]);
-        let two_headers = run(&sources[..1], &[("authorization", "Bearer a.b.c"), ("authorization", "Bearer d.e.f")], "/");
+        let two_headers = run(
+            &sources[..1],
+            &[
+                ("authorization", "Bearer a.b.c"),
+                ("authorization", "Bearer d.e.f"),
+            ],
+            "/",
+        );
         assert_eq!(two_headers, Err(AuthError::MultipleTokens));
     }
 
     #[test]
     fn cookie_tokens_are_found_across_cookie_headers() {
         let sources = [Source::cookie("access_token").unwrap()];
-        let got = run(&sources, &[("cookie", "a=1"), ("cookie", "b=2; access_token=\"x.y.z\"")], "/").unwrap().unwrap();
+        let got = run(
+            &sources,
+            &[("cookie", "a=1"), ("cookie", "b=2; access_token=\"x.y.z\"")],
+            "/",
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(got.token, "x.y.z");
     }
 
@@ -214,7 +298,10 @@ mod tests {
         let sources = [Source::query("t").unwrap()];
         let got = run(&sources, &[], "/p?a=1&t=x.y.z#frag").unwrap().unwrap();
         assert_eq!(got.token, "x.y.z");
-        assert_eq!(path_without_query_param("/p?a=1&t=x.y.z&b=2", "t"), "/p?a=1&b=2");
+        assert_eq!(
+            path_without_query_param("/p?a=1&t=x.y.z&b=2", "t"),
+            "/p?a=1&b=2"
+        );
         assert_eq!(path_without_query_param("/p?t=x.y.z", "t"), "/p");
     }
 

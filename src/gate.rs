@@ -5,15 +5,19 @@
 //! every mode (anti-spoofing), then the path is normalized (400 before any rule), then
 //! the first matching rule decides.
 
+use std::rc::Rc;
+
 use serde_json::Value;
 
 use crate::config::{Config, Mode, Provider, DECISION_HEADER};
+use crate::cookie;
 use crate::error::AuthError;
 use crate::extract::{self, RequestParts, Source};
+use crate::keys::Key;
+use crate::keystore::KeyStore;
 use crate::path;
 use crate::rules::{Action, Requirement};
 use crate::verify::{self, Failure};
-use crate::cookie;
 
 /// The request as the gate sees it.
 #[derive(Debug, Clone, Copy)]
@@ -28,14 +32,20 @@ pub struct Request<'a> {
 
 impl Request<'_> {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// A browser navigation: `Sec-Fetch-Mode: navigate`, or `Accept` naming `text/html`.
     #[must_use]
     pub fn is_browser_navigation(&self) -> bool {
-        self.header("sec-fetch-mode").is_some_and(|m| m.trim().eq_ignore_ascii_case("navigate"))
-            || self.header("accept").is_some_and(|a| a.to_ascii_lowercase().contains("text/html"))
+        self.header("sec-fetch-mode")
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("navigate"))
+            || self
+                .header("accept")
+                .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"))
     }
 }
 
@@ -55,6 +65,8 @@ pub struct Denial {
     pub error: AuthError,
     /// The provider whose token failed, if any.
     pub provider: Option<String>,
+    /// Its index in `Config::providers` (the glue may fetch its keys and retry).
+    pub provider_index: Option<usize>,
     /// The failing token's `kid` (untrusted: log it escaped and truncated).
     pub kid: Option<String>,
     /// Scopes the route required (for the `scope` challenge parameter).
@@ -65,7 +77,14 @@ pub struct Denial {
 
 impl Denial {
     fn new(error: AuthError) -> Self {
-        Denial { error, provider: None, kid: None, required_scopes: Vec::new(), redirect_to_login: false }
+        Denial {
+            error,
+            provider: None,
+            provider_index: None,
+            kid: None,
+            required_scopes: Vec::new(),
+            redirect_to_login: false,
+        }
     }
 }
 
@@ -99,19 +118,53 @@ pub struct Verdict {
     pub outcome: Outcome,
 }
 
+/// Where the gate gets each provider's current keys.
+pub trait KeySource {
+    /// Keys of provider `index`; `None` while a remote key set has never loaded.
+    fn keys(&self, provider: usize) -> Option<Rc<Vec<Key>>>;
+}
+
+impl KeySource for KeyStore {
+    fn keys(&self, provider: usize) -> Option<Rc<Vec<Key>>> {
+        KeyStore::keys(self, provider)
+    }
+}
+
 /// Decides `req` at `now` (Unix seconds).
 #[must_use]
-pub fn evaluate(config: &Config, req: &Request<'_>, now: u64) -> Verdict {
-    let mut ops: Vec<HeaderOp> = config.stripped_headers.iter().map(|h| HeaderOp::Remove(h.clone())).collect();
+pub fn evaluate(config: &Config, keys: &dyn KeySource, req: &Request<'_>, now: u64) -> Verdict {
+    let mut ops: Vec<HeaderOp> = config
+        .stripped_headers
+        .iter()
+        .map(|h| HeaderOp::Remove(h.clone()))
+        .collect();
     if config.mode == Mode::Bypass {
-        return Verdict { rule: None, outcome: Outcome::Forward { ops, would_deny: None, provider: None } };
+        return Verdict {
+            rule: None,
+            outcome: Outcome::Forward {
+                ops,
+                would_deny: None,
+                provider: None,
+            },
+        };
     }
-    let (rule, result) = decide(config, req, now, &mut ops);
+    let (rule, result) = decide(config, keys, req, now, &mut ops);
     let outcome = match (result, config.mode) {
-        (Ok(provider), _) => Outcome::Forward { ops, would_deny: None, provider },
+        (Ok(provider), _) => Outcome::Forward {
+            ops,
+            would_deny: None,
+            provider,
+        },
         (Err(denial), Mode::Audit) => {
-            ops.push(HeaderOp::Set(DECISION_HEADER.into(), format!("would-deny; reason={}", denial.error.label())));
-            Outcome::Forward { ops, would_deny: Some(denial), provider: None }
+            ops.push(HeaderOp::Set(
+                DECISION_HEADER.into(),
+                format!("would-deny; reason={}", denial.error.label()),
+            ));
+            Outcome::Forward {
+                ops,
+                would_deny: Some(denial),
+                provider: None,
+            }
         }
         (Err(denial), _) => Outcome::Deny { ops, denial },
     };
@@ -121,6 +174,7 @@ pub fn evaluate(config: &Config, req: &Request<'_>, now: u64) -> Verdict {
 /// Matches the rule and runs its action; `Ok` names the provider that verified, if any.
 fn decide(
     config: &Config,
+    keys: &dyn KeySource,
     req: &Request<'_>,
     now: u64,
     ops: &mut Vec<HeaderOp>,
@@ -135,8 +189,12 @@ fn decide(
     let result = match selected.action {
         Action::Allow => Ok(None),
         Action::Deny => Err(Denial::new(AuthError::RouteDenied)),
-        Action::Require(requirement) => authenticate(config, requirement, req, now, ops, true),
-        Action::Optional(requirement) => authenticate(config, requirement, req, now, ops, false),
+        Action::Require(requirement) => {
+            authenticate(config, keys, requirement, req, now, ops, true)
+        }
+        Action::Optional(requirement) => {
+            authenticate(config, keys, requirement, req, now, ops, false)
+        }
     };
     let result = result.map_err(|mut d| {
         d.redirect_to_login = selected.login_browser
@@ -151,28 +209,55 @@ fn decide(
 /// Tries the requirement's providers in order; the first that verifies a token wins.
 fn authenticate(
     config: &Config,
+    keys: &dyn KeySource,
     requirement: &Requirement,
     req: &Request<'_>,
     now: u64,
     ops: &mut Vec<HeaderOp>,
     required: bool,
 ) -> Result<Option<String>, Denial> {
-    let parts = RequestParts { headers: req.headers, path: req.path };
+    let parts = RequestParts {
+        headers: req.headers,
+        path: req.path,
+    };
     let mut best: Option<Denial> = None;
-    for provider in requirement.providers().iter().filter_map(|i| config.providers.get(*i)) {
+    for (index, provider) in requirement
+        .providers()
+        .iter()
+        .filter_map(|i| Some((*i, config.providers.get(*i)?)))
+    {
         let failure = match extract::extract(&provider.sources, parts) {
             Ok(None) => continue,
-            Ok(Some(found)) => match verify::verify(provider, &found.token, now) {
-                Ok(verified) => {
-                    return accept(provider, requirement, &verified.claims, &verified.payload_b64, &found.sources, req, ops)
+            Ok(Some(found)) => match keys.keys(index) {
+                None => Failure::from(AuthError::KeysUnavailable),
+                Some(key_set) => match verify::verify(provider, &key_set, &found.token, now) {
+                    Ok(verified) => {
+                        return accept(
+                            provider,
+                            requirement,
+                            &verified.claims,
+                            &verified.payload_b64,
+                            &found.sources,
+                            req,
+                            ops,
+                        )
                         .map(|()| Some(provider.name.clone()))
-                }
-                Err(failure) => failure,
+                    }
+                    Err(failure) => failure,
+                },
             },
             Err(error) => Failure { error, kid: None },
         };
-        let denial = Denial { provider: Some(provider.name.clone()), kid: failure.kid, ..Denial::new(failure.error) };
-        if best.as_ref().is_none_or(|b| rank(&denial.error) > rank(&b.error)) {
+        let denial = Denial {
+            provider: Some(provider.name.clone()),
+            provider_index: Some(index),
+            kid: failure.kid,
+            ..Denial::new(failure.error)
+        };
+        if best
+            .as_ref()
+            .is_none_or(|b| rank(&denial.error) > rank(&b.error))
+        {
             best = Some(denial);
         }
     }
@@ -188,6 +273,8 @@ fn authenticate(
 fn rank(e: &AuthError) -> u8 {
     match e {
         AuthError::Missing => 0,
+        // Waiting for keys outranks everything: the glue may fetch them and retry.
+        AuthError::KeysUnavailable => 3,
         AuthError::BadIssuer | AuthError::UnknownKid | AuthError::NoMatchingKey => 1,
         _ => 2,
     }
@@ -209,7 +296,10 @@ fn accept(
         ..Denial::new(error)
     };
     requirement.check(claims).map_err(provider_denial)?;
-    let headers = provider.outputs.render(claims, payload_b64).map_err(provider_denial)?;
+    let headers = provider
+        .outputs
+        .render(claims, payload_b64)
+        .map_err(provider_denial)?;
     if !provider.forward_token {
         remove_credential(provider, token_sources, req, ops);
     }
@@ -217,9 +307,17 @@ fn accept(
     Ok(())
 }
 
-fn remove_credential(provider: &Provider, token_sources: &[usize], req: &Request<'_>, ops: &mut Vec<HeaderOp>) {
+fn remove_credential(
+    provider: &Provider,
+    token_sources: &[usize],
+    req: &Request<'_>,
+    ops: &mut Vec<HeaderOp>,
+) {
     let mut path = req.path.to_string();
-    for source in token_sources.iter().filter_map(|i| provider.sources.get(*i)) {
+    for source in token_sources
+        .iter()
+        .filter_map(|i| provider.sources.get(*i))
+    {
         match source {
             Source::Header { name, .. } => ops.push(HeaderOp::Remove(name.clone())),
             Source::Cookie(name) => {

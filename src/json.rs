@@ -61,13 +61,19 @@ enum Found {
 pub fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, JsonError> {
     let found = Cell::new(None);
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let seed = Strict { depth: 0, max_depth, found: &found };
+    let seed = Strict {
+        depth: 0,
+        max_depth,
+        found: &found,
+    };
     let result = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
     match (result, found.take()) {
         (Ok(value), _) => Ok(value),
-        (Err(e), Some(Found::Duplicate(key))) => {
-            Err(JsonError::DuplicateKey { key, line: e.line(), column: e.column() })
-        }
+        (Err(e), Some(Found::Duplicate(key))) => Err(JsonError::DuplicateKey {
+            key,
+            line: e.line(),
+            column: e.column(),
+        }),
         (Err(_), Some(Found::TooDeep)) => Err(JsonError::TooDeep { max_depth }),
         (Err(e), None) if e.to_string().starts_with("recursion limit exceeded") => {
             Err(JsonError::TooDeep { max_depth })
@@ -169,16 +175,33 @@ mod tests {
 
     #[test]
     fn parses_ordinary_documents() {
-        let v = parse_strict(br#" {"a": [1, -2, 3.5, "x", null, true], "b": {"c": {}}} "#, 16).unwrap();
-        assert_eq!(v, json!({"a": [1, -2, 3.5, "x", null, true], "b": {"c": {}}}));
+        let v = parse_strict(
+            br#" {"a": [1, -2, 3.5, "x", null, true], "b": {"c": {}}} "#,
+            16,
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            json!({"a": [1, -2, 3.5, "x", null, true], "b": {"c": {}}})
+        );
         assert_eq!(parse_strict(b"42", 0).unwrap(), json!(42));
-        assert_eq!(parse_strict(br#""\u00e9\ud83d\ude00""#, 0).unwrap(), json!("é😀"));
-        assert_eq!(parse_strict(b"18446744073709551615", 0).unwrap(), json!(u64::MAX));
+        assert_eq!(
+            parse_strict(br#""\u00e9\ud83d\ude00""#, 0).unwrap(),
+            json!("é😀")
+        );
+        assert_eq!(
+            parse_strict(b"18446744073709551615", 0).unwrap(),
+            json!(u64::MAX)
+        );
     }
 
     #[test]
     fn duplicate_key_is_rejected_at_any_depth() {
-        for doc in [&br#"{"a":1,"a":2}"#[..], br#"{"x":[{"k":1,"k":1}]}"#, br#"{"a":1,"\u0061":2}"#] {
+        for doc in [
+            &br#"{"a":1,"a":2}"#[..],
+            br#"{"x":[{"k":1,"k":1}]}"#,
+            br#"{"a":1,"\u0061":2}"#,
+        ] {
             match parse_strict(doc, 16) {
                 Err(JsonError::DuplicateKey { .. }) => {}
                 other => panic!("{other:?} for {}", String::from_utf8_lossy(doc)),
@@ -191,25 +214,43 @@ mod tests {
     #[test]
     fn nesting_beyond_the_limit_is_rejected() {
         assert!(parse_strict(b"[[1]]", 2).is_ok());
-        assert_eq!(parse_strict(b"[[[1]]]", 2), Err(JsonError::TooDeep { max_depth: 2 }));
-        assert_eq!(parse_strict(br#"{"a":{"b":{}}}"#, 2), Err(JsonError::TooDeep { max_depth: 2 }));
-        assert_eq!(parse_strict(b"{}", 0), Err(JsonError::TooDeep { max_depth: 0 }));
+        assert_eq!(
+            parse_strict(b"[[[1]]]", 2),
+            Err(JsonError::TooDeep { max_depth: 2 })
+        );
+        assert_eq!(
+            parse_strict(br#"{"a":{"b":{}}}"#, 2),
+            Err(JsonError::TooDeep { max_depth: 2 })
+        );
+        assert_eq!(
+            parse_strict(b"{}", 0),
+            Err(JsonError::TooDeep { max_depth: 0 })
+        );
     }
 
     #[test]
     fn deep_nesting_is_rejected_without_stack_overflow() {
         let deep = "[".repeat(1_000_000);
-        assert_eq!(parse_strict(deep.as_bytes(), 16), Err(JsonError::TooDeep { max_depth: 16 }));
+        assert_eq!(
+            parse_strict(deep.as_bytes(), 16),
+            Err(JsonError::TooDeep { max_depth: 16 })
+        );
         let deep_objects = r#"{"a":"#.repeat(200_000);
         assert!(parse_strict(deep_objects.as_bytes(), usize::MAX).is_err());
         let deep = "[".repeat(100_000) + &"]".repeat(100_000);
-        assert!(matches!(parse_strict(deep.as_bytes(), usize::MAX), Err(JsonError::TooDeep { .. })));
+        assert!(matches!(
+            parse_strict(deep.as_bytes(), usize::MAX),
+            Err(JsonError::TooDeep { .. })
+        ));
     }
 
     #[test]
     fn trailing_data_is_rejected() {
         for doc in [&b"{} {}"[..], b"{}x", b"1 2", b"{}\0", b""] {
-            assert!(matches!(parse_strict(doc, 16), Err(JsonError::Invalid(_))), "{doc:?}");
+            assert!(
+                matches!(parse_strict(doc, 16), Err(JsonError::Invalid(_))),
+                "{doc:?}"
+            );
         }
         assert!(parse_strict(b"{} \n\t", 16).is_ok());
     }
@@ -219,6 +260,9 @@ mod tests {
         assert!(parse_strict(b"\"\xff\"", 16).is_err());
         assert!(parse_strict(b"{\"a\xc3\":1}", 16).is_err());
         assert!(parse_strict(br#""\ud800""#, 16).is_err());
-        assert!(parse_strict(b"\xef\xbb\xbf{}", 16).is_err(), "a BOM is not JSON");
+        assert!(
+            parse_strict(b"\xef\xbb\xbf{}", 16).is_err(),
+            "a BOM is not JSON"
+        );
     }
 }

@@ -5,26 +5,28 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub mod alg;
+pub mod b64;
 pub mod claim_path;
 pub mod claims;
 pub mod config;
 pub mod cookie;
+pub mod crypto;
 pub mod error;
 pub mod extract;
 pub mod gate;
-pub mod output;
-pub mod response;
-pub mod verify;
-pub mod path;
-pub mod rules;
-pub mod b64;
-pub mod crypto;
 pub mod json;
 pub mod jws;
 pub mod keys;
+pub mod keystore;
 pub mod metrics;
+pub mod output;
+pub mod path;
+pub mod remote;
+pub mod response;
+pub mod rules;
 #[cfg(test)]
 mod testing;
+pub mod verify;
 
 // Glue: the only modules that name proxy-wasm traits.
 pub mod filter;

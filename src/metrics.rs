@@ -1,6 +1,6 @@
 //! Metric names (core side). The glue registers each name once per VM and counts
 //! through the ids; names follow `jwt_gate.<family>.<label>` so Envoy exposes them as
-//! `envoy_wasmcustom_jwt_gate_<family>_<label>` in `/stats/prometheus`.
+//! `jwt_gate_<family>_<label>` in `/stats/prometheus`.
 
 use crate::error::AuthError;
 
@@ -19,7 +19,12 @@ pub enum Decision {
 
 impl Decision {
     /// Every decision.
-    pub const ALL: [Decision; 4] = [Decision::Allow, Decision::Deny, Decision::WouldDeny, Decision::Bypass];
+    pub const ALL: [Decision; 4] = [
+        Decision::Allow,
+        Decision::Deny,
+        Decision::WouldDeny,
+        Decision::Bypass,
+    ];
 
     /// Counter name.
     #[must_use]

@@ -34,21 +34,31 @@ const RESERVED: [&str; 9] = [
 
 impl Outputs {
     /// Validates header names and claim paths.
-    pub fn compile(claim_headers: &BTreeMap<String, String>, payload_header: Option<&str>) -> Result<Outputs, ConfigError> {
+    pub fn compile(
+        claim_headers: &BTreeMap<String, String>,
+        payload_header: Option<&str>,
+    ) -> Result<Outputs, ConfigError> {
         let mut out = Outputs::default();
         for (name, path) in claim_headers {
             let at = format!("claim_headers.{name}");
             let lower = check_header_name(name).map_err(|m| ConfigError::new(&at, m))?;
             claim_path::validate(path).map_err(|m| ConfigError::new(&at, m))?;
             if out.claim_headers.iter().any(|(n, _)| *n == lower) {
-                return Err(ConfigError::new(at, "header named twice (names are case-insensitive)"));
+                return Err(ConfigError::new(
+                    at,
+                    "header named twice (names are case-insensitive)",
+                ));
             }
             out.claim_headers.push((lower, path.clone()));
         }
         if let Some(name) = payload_header {
-            let lower = check_header_name(name).map_err(|m| ConfigError::new("payload_header", m))?;
+            let lower =
+                check_header_name(name).map_err(|m| ConfigError::new("payload_header", m))?;
             if out.claim_headers.iter().any(|(n, _)| *n == lower) {
-                return Err(ConfigError::new("payload_header", "also used in claim_headers"));
+                return Err(ConfigError::new(
+                    "payload_header",
+                    "also used in claim_headers",
+                ));
             }
             out.payload_header = Some(lower);
         }
@@ -57,12 +67,19 @@ impl Outputs {
 
     /// Every header name this provider writes.
     pub fn header_names(&self) -> impl Iterator<Item = &str> {
-        self.claim_headers.iter().map(|(n, _)| n.as_str()).chain(self.payload_header.as_deref())
+        self.claim_headers
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .chain(self.payload_header.as_deref())
     }
 
     /// The headers to add for a verified token. `payload_b64` is the token's payload
     /// segment: already the base64url (no padding) of the payload JSON as the issuer signed it.
-    pub fn render(&self, claims: &Value, payload_b64: &str) -> Result<Vec<(String, String)>, AuthError> {
+    pub fn render(
+        &self,
+        claims: &Value,
+        payload_b64: &str,
+    ) -> Result<Vec<(String, String)>, AuthError> {
         let mut headers = Vec::with_capacity(self.claim_headers.len() + 1);
         for (name, path) in &self.claim_headers {
             if let Some(value) = claim_path::lookup(claims, path).and_then(header_value) {
@@ -81,7 +98,9 @@ impl Outputs {
 
 fn check_header_name(name: &str) -> Result<String, String> {
     let valid = !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     if !valid {
         return Err(format!("invalid header name {name:?}"));
     }
@@ -99,15 +118,22 @@ fn header_value(v: &Value) -> Option<String> {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),
         Value::Bool(_) | Value::Number(_) | Value::Object(_) => Some(v.to_string()),
-        Value::Array(items) if items.iter().all(is_scalar) => {
-            Some(items.iter().filter_map(header_value).collect::<Vec<_>>().join(","))
-        }
+        Value::Array(items) if items.iter().all(is_scalar) => Some(
+            items
+                .iter()
+                .filter_map(header_value)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
         Value::Array(_) => Some(v.to_string()),
     }
 }
 
 fn is_scalar(v: &Value) -> bool {
-    matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null)
+    matches!(
+        v,
+        Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null
+    )
 }
 
 #[cfg(test)]
@@ -116,14 +142,24 @@ mod tests {
     use serde_json::json;
 
     fn outputs(pairs: &[(&str, &str)], payload: Option<&str>) -> Result<Outputs, ConfigError> {
-        let map = pairs.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+        let map = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
         Outputs::compile(&map, payload)
     }
 
     #[test]
     fn claims_render_per_spec() {
         let o = outputs(
-            &[("X-User-Id", "sub"), ("x-roles", "realm.roles"), ("x-admin", "adm"), ("x-n", "n"), ("x-obj", "realm"), ("x-none", "nope")],
+            &[
+                ("X-User-Id", "sub"),
+                ("x-roles", "realm.roles"),
+                ("x-admin", "adm"),
+                ("x-n", "n"),
+                ("x-obj", "realm"),
+                ("x-none", "nope"),
+            ],
             Some("x-payload"),
         )
         .unwrap();
@@ -145,7 +181,11 @@ mod tests {
     #[test]
     fn control_characters_in_a_claim_never_reach_a_header() {
         let o = outputs(&[("x-user-id", "sub"), ("x-r", "roles")], None).unwrap();
-        for bad in [json!({"sub": "u1\r\nx-admin: true"}), json!({"sub": "a\u{0}b"}), json!({"roles": ["a", "b\n"]})] {
+        for bad in [
+            json!({"sub": "u1\r\nx-admin: true"}),
+            json!({"sub": "a\u{0}b"}),
+            json!({"roles": ["a", "b\n"]}),
+        ] {
             assert_eq!(o.render(&bad, "e30"), Err(AuthError::UnsafeClaimValue));
         }
     }
@@ -155,7 +195,7 @@ mod tests {
         assert!(outputs(&[("Host", "sub")], None).is_err());
         assert!(outputs(&[("authorization", "sub")], None).is_err());
         assert!(outputs(&[("x user", "sub")], None).is_err());
-        assert!(outputs(&[("x-a", "a."), ], None).is_err());
+        assert!(outputs(&[("x-a", "a."),], None).is_err());
         assert!(outputs(&[("x-a", "sub")], Some("X-A")).is_err());
     }
 }

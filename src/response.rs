@@ -25,10 +25,18 @@ pub fn build(config: &Config, denial: &Denial, original_path: &str) -> LocalRepl
     if denial.redirect_to_login {
         if let Some(login) = &config.login {
             let sep = if login.url.contains('?') { '&' } else { '?' };
-            let location = format!("{}{sep}{}={}", login.url, login.return_param, percent_encode(original_path));
+            let location = format!(
+                "{}{sep}{}={}",
+                login.url,
+                login.return_param,
+                percent_encode(original_path)
+            );
             return LocalReply {
                 status: 302,
-                headers: vec![("location".into(), location), ("cache-control".into(), "no-store".into())],
+                headers: vec![
+                    ("location".into(), location),
+                    ("cache-control".into(), "no-store".into()),
+                ],
                 body: String::new(),
             };
         }
@@ -39,12 +47,19 @@ pub fn build(config: &Config, denial: &Denial, original_path: &str) -> LocalRepl
     let mut headers = Vec::with_capacity(3);
     let mut challenge = format!("Bearer realm=\"{}\"", config.realm);
     if let Some(code) = code {
-        challenge.push_str(&format!(", error=\"{code}\", error_description=\"{}\"", error.description()));
+        challenge.push_str(&format!(
+            ", error=\"{code}\", error_description=\"{}\"",
+            error.description()
+        ));
     }
     if *error == AuthError::InsufficientScope && !denial.required_scopes.is_empty() {
         challenge.push_str(&format!(", scope=\"{}\"", denial.required_scopes.join(" ")));
     }
-    if matches!(reply, Reply::Unauthorized | Reply::Forbidden | Reply::BadRequest) && *error != AuthError::RouteDenied {
+    if matches!(
+        reply,
+        Reply::Unauthorized | Reply::Forbidden | Reply::BadRequest
+    ) && *error != AuthError::RouteDenied
+    {
         headers.push(("www-authenticate".into(), challenge));
     }
     if reply == Reply::Unavailable {
@@ -61,7 +76,11 @@ pub fn build(config: &Config, denial: &Denial, original_path: &str) -> LocalRepl
         }
     };
     headers.push(("cache-control".into(), "no-store".into()));
-    LocalReply { status: reply.status(), headers, body }
+    LocalReply {
+        status: reply.status(),
+        headers,
+        body,
+    }
 }
 
 /// The RFC 6750 §3.1 error code; none when no credential was presented (§3.1: "the
@@ -106,6 +125,9 @@ mod tests {
 
     #[test]
     fn return_path_is_fully_encoded() {
-        assert_eq!(percent_encode("/app/x?a=1&b=//evil.com"), "%2Fapp%2Fx%3Fa%3D1%26b%3D%2F%2Fevil.com");
+        assert_eq!(
+            percent_encode("/app/x?a=1&b=//evil.com"),
+            "%2Fapp%2Fx%3Fa%3D1%26b%3D%2F%2Fevil.com"
+        );
     }
 }

@@ -1,20 +1,26 @@
-//! GLUE: the proxy-wasm `RootContext`. Reads the plugin configuration, compiles it,
-//! and hands the shared result to every HTTP context. Holds no logic of its own.
+//! GLUE: the proxy-wasm `RootContext`. Compiles the plugin configuration, owns the
+//! VM's shared state (key store, fetches in flight, paused requests, metric ids) and
+//! drives the JWKS schedule from `on_tick`. Decisions live in the core modules.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::{Duration, UNIX_EPOCH};
 
 use log::{error, info, warn};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{ContextType, MetricType};
+use proxy_wasm::types::{BufferType, ContextType, MapType, MetricType};
 
 use crate::config::{Config, Mode};
-use crate::filter::Filter;
+use crate::filter::{self, Filter};
+use crate::keystore::KeyStore;
 use crate::metrics::{self, Decision};
+use crate::remote::MAX_JWKS_BYTES;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// How often the root checks refreshes, stale fetches and paused requests.
+const TICK: Duration = Duration::from_secs(1);
 
 /// Counter ids by name, registered lazily (Envoy returns the same id for the same name).
 #[derive(Debug, Default)]
@@ -25,8 +31,7 @@ pub struct Metrics {
 impl Metrics {
     /// Adds one to counter `name`; a host error only loses the count.
     pub fn increment(&self, name: &str) {
-        let id = self.id(name, MetricType::Counter);
-        if let Some(id) = id {
+        if let Some(id) = self.id(name, MetricType::Counter) {
             let _ = hostcalls::increment_metric(id, 1);
         }
     }
@@ -48,11 +53,206 @@ impl Metrics {
     }
 }
 
+/// A request paused until a provider's keys arrive.
+#[derive(Debug, Clone, Copy)]
+pub struct Waiter {
+    /// The paused stream.
+    pub context_id: u32,
+    /// The provider whose keys it waits for.
+    pub provider: usize,
+    /// When it stops waiting (ms since the epoch).
+    pub deadline_ms: u64,
+}
+
+/// State shared by the root and every HTTP context of one configuration.
+#[derive(Debug)]
+pub struct Shared {
+    /// The compiled configuration.
+    pub config: Rc<Config>,
+    /// Current key sets.
+    pub keys: RefCell<KeyStore>,
+    /// JWKS callouts in flight: token → (provider, deadline ms).
+    pub fetches: RefCell<HashMap<u32, (usize, u64)>>,
+    /// Paused requests.
+    pub waiters: RefCell<Vec<Waiter>>,
+    /// Metric ids.
+    pub metrics: Rc<Metrics>,
+}
+
+/// Milliseconds since the epoch by the host clock.
+#[must_use]
+pub fn now_ms() -> u64 {
+    hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Shared {
+    /// Starts a JWKS fetch for `provider` unless one is in flight. False if it could not start.
+    pub fn start_fetch(&self, provider: usize) -> bool {
+        let Some(remote) = self
+            .config
+            .providers
+            .get(provider)
+            .and_then(|p| p.remote.as_ref())
+        else {
+            return false;
+        };
+        if self.keys.borrow().in_flight(provider) {
+            return true;
+        }
+        let headers = vec![
+            (":method", "GET"),
+            (":path", remote.path.as_str()),
+            (":authority", remote.authority.as_str()),
+            ("accept", "application/json"),
+        ];
+        match hostcalls::dispatch_http_call(&remote.cluster, headers, None, vec![], remote.timeout)
+        {
+            Ok(token) => {
+                let timeout_ms = u64::try_from(remote.timeout.as_millis()).unwrap_or(u64::MAX);
+                self.fetches
+                    .borrow_mut()
+                    .insert(token, (provider, now_ms().saturating_add(timeout_ms)));
+                self.keys.borrow_mut().started(provider);
+                true
+            }
+            Err(status) => {
+                warn!(
+                    "jwt-gate: JWKS fetch for provider {} could not start: {status:?}",
+                    self.provider_name(provider)
+                );
+                self.record_fetch(provider, None);
+                false
+            }
+        }
+    }
+
+    /// Handles a callout answer if it is a JWKS fetch; returns false if the token is not ours.
+    pub fn on_fetch_response(&self, token: u32, num_headers: usize, body_size: usize) -> bool {
+        let Some((provider, _)) = self.fetches.borrow_mut().remove(&token) else {
+            return false;
+        };
+        let answer = (num_headers > 0).then(|| {
+            let headers =
+                hostcalls::get_map_bytes(MapType::HttpCallResponseHeaders).unwrap_or_default();
+            let header = |name: &str| {
+                headers
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            };
+            let status = header(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
+            let cache_control = header("cache-control");
+            // One byte over the limit is enough to know it is too large.
+            let body = hostcalls::get_buffer(
+                BufferType::HttpCallResponseBody,
+                0,
+                body_size.min(MAX_JWKS_BYTES + 1),
+            )
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+            (status, cache_control, body)
+        });
+        self.record_fetch(
+            provider,
+            answer
+                .as_ref()
+                .map(|(s, cc, b)| (*s, cc.as_deref(), b.as_slice())),
+        );
+        self.wake(Some(provider));
+        true
+    }
+
+    fn record_fetch(&self, provider: usize, answer: Option<(u32, Option<&str>, &[u8])>) {
+        let now = now_ms() / 1000;
+        let name = self.provider_name(provider);
+        let result = self
+            .keys
+            .borrow_mut()
+            .finished(&self.config, provider, now, answer);
+        match result {
+            Ok((count, skipped)) => {
+                for w in skipped {
+                    warn!("jwt-gate: provider {name} JWKS: {w}");
+                }
+                info!("jwt-gate: provider {name} JWKS loaded: {count} key(s)");
+                self.metrics.increment("jwt_gate.jwks_fetches.ok");
+            }
+            Err(e) => {
+                warn!("jwt-gate: provider {name} JWKS fetch failed: {} (keeping the last good key set)", e.label());
+                self.metrics
+                    .increment(&format!("jwt_gate.jwks_fetches.{}", e.label()));
+            }
+        }
+        if let Some(age) = self.keys.borrow().age(provider, now) {
+            self.metrics
+                .set_gauge(&format!("jwt_gate.jwks_age_s.{name}"), age);
+        }
+    }
+
+    /// Re-runs paused requests (those waiting for `provider`, or all when `None`), without
+    /// letting them wait again.
+    pub fn wake(&self, provider: Option<usize>) {
+        let woken: Vec<Waiter> = {
+            let mut waiters = self.waiters.borrow_mut();
+            let (now, keep): (Vec<Waiter>, Vec<Waiter>) = waiters
+                .drain(..)
+                .partition(|w| provider.is_none_or(|p| p == w.provider));
+            *waiters = keep;
+            now
+        };
+        for w in woken {
+            filter::resume(self, w.context_id);
+        }
+    }
+
+    fn on_tick(&self) {
+        let now = now_ms();
+        // A fetch whose answer never came (its stream died): count it as failed.
+        let stale: Vec<(u32, usize)> = self
+            .fetches
+            .borrow()
+            .iter()
+            .filter(|(_, (_, deadline))| now > deadline.saturating_add(1000))
+            .map(|(t, (p, _))| (*t, *p))
+            .collect();
+        for (token, provider) in stale {
+            self.fetches.borrow_mut().remove(&token);
+            self.record_fetch(provider, None);
+            self.wake(Some(provider));
+        }
+        let expired: Vec<Waiter> = {
+            let mut waiters = self.waiters.borrow_mut();
+            let (gone, keep): (Vec<Waiter>, Vec<Waiter>) =
+                waiters.drain(..).partition(|w| now >= w.deadline_ms);
+            *waiters = keep;
+            gone
+        };
+        for w in expired {
+            filter::resume(self, w.context_id);
+        }
+        let due = self.keys.borrow().due(&self.config, now / 1000);
+        for provider in due {
+            self.start_fetch(provider);
+        }
+    }
+
+    fn provider_name(&self, provider: usize) -> &str {
+        self.config
+            .providers
+            .get(provider)
+            .map_or("?", |p| p.name.as_str())
+    }
+}
+
 /// The root context of one plugin instance.
 #[derive(Debug)]
 pub struct Root {
     context_id: u32,
-    config: Option<Rc<Config>>,
+    shared: Option<Rc<Shared>>,
     metrics: Rc<Metrics>,
 }
 
@@ -60,11 +260,27 @@ impl Root {
     /// A root context before configuration.
     #[must_use]
     pub fn new(context_id: u32) -> Self {
-        Root { context_id, config: None, metrics: Rc::new(Metrics::default()) }
+        Root {
+            context_id,
+            shared: None,
+            metrics: Rc::new(Metrics::default()),
+        }
     }
 }
 
-impl Context for Root {}
+impl Context for Root {
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        if let Some(shared) = &self.shared {
+            shared.on_fetch_response(token_id, num_headers, body_size);
+        }
+    }
+}
 
 impl RootContext for Root {
     fn on_vm_start(&mut self, _vm_configuration_size: usize) -> bool {
@@ -79,44 +295,59 @@ impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
         let env = |name: &str| std::env::var(name).ok();
-        match Config::parse(&bytes, &env) {
-            Ok((config, warnings)) => {
-                for w in warnings {
-                    warn!("#{} jwt-gate config: {w}", self.context_id);
-                }
-                for d in Decision::ALL {
-                    self.metrics.increment_by_zero(d.metric());
-                }
-                self.metrics.set_gauge(metrics::BYPASS_GAUGE, u64::from(config.mode == Mode::Bypass));
-                info!(
-                    "#{} jwt-gate configured: {} provider(s), mode {:?}",
-                    self.context_id,
-                    config.providers.len(),
-                    config.mode
-                );
-                self.config = Some(Rc::new(config));
-                true
-            }
+        let (config, warnings) = match Config::parse(&bytes, &env) {
+            Ok(parsed) => parsed,
             Err(e) => {
-                error!("#{} jwt-gate: invalid plugin configuration: {e}", self.context_id);
-                false
+                error!(
+                    "#{} jwt-gate: invalid plugin configuration: {e}",
+                    self.context_id
+                );
+                return false;
             }
+        };
+        for w in warnings {
+            warn!("#{} jwt-gate config: {w}", self.context_id);
+        }
+        for d in Decision::ALL {
+            let _ = self.metrics.id(d.metric(), MetricType::Counter);
+        }
+        self.metrics.set_gauge(
+            metrics::BYPASS_GAUGE,
+            u64::from(config.mode == Mode::Bypass),
+        );
+        info!(
+            "#{} jwt-gate configured: {} provider(s), mode {:?}",
+            self.context_id,
+            config.providers.len(),
+            config.mode
+        );
+        let has_remote = config.providers.iter().any(|p| p.remote.is_some());
+        let keys = KeyStore::new(&config, now_ms() / 1000);
+        self.shared = Some(Rc::new(Shared {
+            config: Rc::new(config),
+            keys: RefCell::new(keys),
+            fetches: RefCell::new(HashMap::new()),
+            waiters: RefCell::new(Vec::new()),
+            metrics: Rc::clone(&self.metrics),
+        }));
+        if has_remote {
+            self.set_tick_period(TICK);
+        }
+        true
+    }
+
+    fn on_tick(&mut self) {
+        if let Some(shared) = &self.shared {
+            shared.on_tick();
         }
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
-        let config = Rc::clone(self.config.as_ref()?);
-        Some(Box::new(Filter::new(context_id, config, Rc::clone(&self.metrics))))
+        let shared = Rc::clone(self.shared.as_ref()?);
+        Some(Box::new(Filter::new(context_id, shared)))
     }
 
     fn get_type(&self) -> Option<ContextType> {
         Some(ContextType::HttpContext)
-    }
-}
-
-impl Metrics {
-    /// Registers a counter without counting, so it shows (as 0) from the start.
-    fn increment_by_zero(&self, name: &str) {
-        let _ = self.id(name, MetricType::Counter);
     }
 }

@@ -28,7 +28,9 @@ const ED25519_KEY: &str = include_str!("../tests/fixtures/keys/ed25519.key.pem")
 pub(crate) fn public_key(alg: Alg, kid: Option<&str>) -> Key {
     let kid = kid.map(str::to_string);
     match alg {
-        Alg::HS256 | Alg::HS384 | Alg::HS512 => Key::hmac(HS_SECRET.trim().as_bytes().to_vec(), kid, None),
+        Alg::HS256 | Alg::HS384 | Alg::HS512 => {
+            Key::hmac(HS_SECRET.trim().as_bytes().to_vec(), kid, None)
+        }
         Alg::RS256 | Alg::RS384 | Alg::RS512 | Alg::PS256 | Alg::PS384 | Alg::PS512 => {
             Key::from_pem(RSA_PUB, kid, None)
         }
@@ -48,7 +50,10 @@ impl rsa::rand_core::RngCore for TestRng {
         self.next_u64() as u32
     }
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0
     }
     fn fill_bytes(&mut self, dest: &mut [u8]) {
@@ -72,15 +77,42 @@ pub(crate) fn sign(alg: Alg, input: &[u8]) -> Vec<u8> {
     let rsa = || RsaPrivateKey::from_pkcs8_pem(RSA_KEY).unwrap();
     let mut rng = TestRng(7);
     match alg {
-        Alg::HS256 => Hmac::<Sha256>::new_from_slice(secret).unwrap().chain_update(input).finalize().into_bytes().to_vec(),
-        Alg::HS384 => Hmac::<Sha384>::new_from_slice(secret).unwrap().chain_update(input).finalize().into_bytes().to_vec(),
-        Alg::HS512 => Hmac::<Sha512>::new_from_slice(secret).unwrap().chain_update(input).finalize().into_bytes().to_vec(),
-        Alg::RS256 => rsa().sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(input)).unwrap(),
-        Alg::RS384 => rsa().sign(Pkcs1v15Sign::new::<Sha384>(), &Sha384::digest(input)).unwrap(),
-        Alg::RS512 => rsa().sign(Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(input)).unwrap(),
-        Alg::PS256 => rsa().sign_with_rng(&mut rng, Pss::new::<Sha256>(), &Sha256::digest(input)).unwrap(),
-        Alg::PS384 => rsa().sign_with_rng(&mut rng, Pss::new::<Sha384>(), &Sha384::digest(input)).unwrap(),
-        Alg::PS512 => rsa().sign_with_rng(&mut rng, Pss::new::<Sha512>(), &Sha512::digest(input)).unwrap(),
+        Alg::HS256 => Hmac::<Sha256>::new_from_slice(secret)
+            .unwrap()
+            .chain_update(input)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
+        Alg::HS384 => Hmac::<Sha384>::new_from_slice(secret)
+            .unwrap()
+            .chain_update(input)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
+        Alg::HS512 => Hmac::<Sha512>::new_from_slice(secret)
+            .unwrap()
+            .chain_update(input)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
+        Alg::RS256 => rsa()
+            .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(input))
+            .unwrap(),
+        Alg::RS384 => rsa()
+            .sign(Pkcs1v15Sign::new::<Sha384>(), &Sha384::digest(input))
+            .unwrap(),
+        Alg::RS512 => rsa()
+            .sign(Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(input))
+            .unwrap(),
+        Alg::PS256 => rsa()
+            .sign_with_rng(&mut rng, Pss::new::<Sha256>(), &Sha256::digest(input))
+            .unwrap(),
+        Alg::PS384 => rsa()
+            .sign_with_rng(&mut rng, Pss::new::<Sha384>(), &Sha384::digest(input))
+            .unwrap(),
+        Alg::PS512 => rsa()
+            .sign_with_rng(&mut rng, Pss::new::<Sha512>(), &Sha512::digest(input))
+            .unwrap(),
         Alg::ES256 => {
             let key = p256::ecdsa::SigningKey::from_pkcs8_pem(EC256_KEY).unwrap();
             let sig: p256::ecdsa::Signature = key.sign(input);
@@ -94,12 +126,18 @@ pub(crate) fn sign(alg: Alg, input: &[u8]) -> Vec<u8> {
         Alg::ES512 => {
             let secret = p521::SecretKey::from_pkcs8_pem(EC521_KEY).unwrap();
             let key = p521::ecdsa::SigningKey::from_bytes(&secret.to_bytes()).unwrap();
-            let sig: p521::ecdsa::Signature = key.sign(input);
+            let sig: p521::ecdsa::Signature =
+                p521::ecdsa::signature::RandomizedSigner::sign_with_rng(&key, &mut rng, input);
             sig.to_bytes().to_vec()
         }
         Alg::EdDSA => {
-            let body: String = ED25519_KEY.lines().filter(|l| !l.starts_with("-----")).collect();
-            let der = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
+            let body: String = ED25519_KEY
+                .lines()
+                .filter(|l| !l.starts_with("-----"))
+                .collect();
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .unwrap();
             let seed: [u8; 32] = der[der.len() - 32..].try_into().unwrap();
             let key = ed25519_dalek::SigningKey::from_bytes(&seed);
             ed25519_dalek::Signer::sign(&key, input).to_bytes().to_vec()
@@ -109,7 +147,11 @@ pub(crate) fn sign(alg: Alg, input: &[u8]) -> Vec<u8> {
 
 /// `header.payload.signature` with the given JSON texts, signed with the fixture key.
 pub(crate) fn token(alg: Alg, header_json: &str, payload_json: &str) -> String {
-    let input = format!("{}.{}", b64::encode_url(header_json.as_bytes()), b64::encode_url(payload_json.as_bytes()));
+    let input = format!(
+        "{}.{}",
+        b64::encode_url(header_json.as_bytes()),
+        b64::encode_url(payload_json.as_bytes())
+    );
     let sig = sign(alg, input.as_bytes());
     format!("{input}.{}", b64::encode_url(&sig))
 }

@@ -7,6 +7,7 @@ use crate::claims;
 use crate::config::Provider;
 use crate::error::AuthError;
 use crate::jws;
+use crate::keys::Key;
 
 /// A token that passed every check of its provider.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,14 +33,25 @@ impl From<AuthError> for Failure {
     }
 }
 
-/// Verifies `token` for `provider` at `now` (Unix seconds).
-pub fn verify(provider: &Provider, token: &str, now: u64) -> Result<Verified, Failure> {
+/// Verifies `token` for `provider` with its current `keys` at `now` (Unix seconds).
+pub fn verify(
+    provider: &Provider,
+    keys: &[Key],
+    token: &str,
+    now: u64,
+) -> Result<Verified, Failure> {
     let parsed = jws::parse(token, &provider.limits)?;
     let kid = parsed.header().kid.clone();
-    let fail = |error| Failure { error, kid: kid.clone() };
-    parsed.verify(&provider.keys, &provider.algorithms).map_err(fail)?;
+    let fail = |error| Failure {
+        error,
+        kid: kid.clone(),
+    };
+    parsed.verify(keys, &provider.algorithms).map_err(fail)?;
     let claims = parsed.payload(&provider.limits).map_err(fail)?;
     claims::validate(&claims, &provider.policy, now).map_err(fail)?;
     let payload_b64 = token.split('.').nth(1).unwrap_or_default().to_string();
-    Ok(Verified { claims, payload_b64 })
+    Ok(Verified {
+        claims,
+        payload_b64,
+    })
 }

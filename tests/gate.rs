@@ -8,6 +8,7 @@ use hmac::{Hmac, Mac};
 use jwt_gate::config::Config;
 use jwt_gate::error::AuthError;
 use jwt_gate::gate::{evaluate, HeaderOp, Outcome, Request, Verdict};
+use jwt_gate::keystore::KeyStore;
 use jwt_gate::response;
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -20,7 +21,10 @@ fn mint(header: &Value, claims: &Value) -> String {
     let p = URL_SAFE_NO_PAD.encode(claims.to_string());
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(format!("{h}.{p}").as_bytes());
-    format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    format!(
+        "{h}.{p}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
 }
 
 fn good_claims() -> Value {
@@ -41,8 +45,21 @@ fn config(extra_top: &str) -> Config {
 }
 
 fn run(config: &Config, method: &str, path: &str, headers: &[(&str, &str)]) -> Verdict {
-    let headers: Vec<(String, String)> = headers.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
-    evaluate(config, &Request { method, path, headers: &headers }, NOW)
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+    let keys = KeyStore::new(config, NOW);
+    evaluate(
+        config,
+        &keys,
+        &Request {
+            method,
+            path,
+            headers: &headers,
+        },
+        NOW,
+    )
 }
 
 fn denied(v: &Verdict) -> AuthError {
@@ -54,7 +71,11 @@ fn denied(v: &Verdict) -> AuthError {
 
 fn forwarded_ops(v: &Verdict) -> &[HeaderOp] {
     match &v.outcome {
-        Outcome::Forward { ops, would_deny: None, .. } => ops,
+        Outcome::Forward {
+            ops,
+            would_deny: None,
+            ..
+        } => ops,
         other => panic!("expected forward, got {other:?}"),
     }
 }
@@ -63,11 +84,25 @@ fn forwarded_ops(v: &Verdict) -> &[HeaderOp] {
 fn valid_token_is_forwarded_with_claim_headers_and_without_the_credential() {
     let c = config("");
     let bearer = format!("Bearer {}", token(&good_claims()));
-    let v = run(&c, "GET", "/api", &[("authorization", &bearer), ("x-user-id", "spoofed")]);
+    let v = run(
+        &c,
+        "GET",
+        "/api",
+        &[("authorization", &bearer), ("x-user-id", "spoofed")],
+    );
     let ops = forwarded_ops(&v);
-    let remove_spoof = ops.iter().position(|o| *o == HeaderOp::Remove("x-user-id".into())).unwrap();
-    let set_user = ops.iter().position(|o| *o == HeaderOp::Set("x-user-id".into(), "user-1".into())).unwrap();
-    assert!(remove_spoof < set_user, "strip must come before inject: {ops:?}");
+    let remove_spoof = ops
+        .iter()
+        .position(|o| *o == HeaderOp::Remove("x-user-id".into()))
+        .unwrap();
+    let set_user = ops
+        .iter()
+        .position(|o| *o == HeaderOp::Set("x-user-id".into(), "user-1".into()))
+        .unwrap();
+    assert!(
+        remove_spoof < set_user,
+        "strip must come before inject: {ops:?}"
+    );
     assert!(ops.contains(&HeaderOp::Set("x-roles".into(), "reader".into())));
     assert!(ops.contains(&HeaderOp::Remove("authorization".into())));
 }
@@ -77,11 +112,16 @@ fn missing_token_is_401_without_error_code() {
     let c = config("");
     let v = run(&c, "GET", "/api", &[("x-user-id", "spoofed")]);
     assert_eq!(denied(&v), AuthError::Missing);
-    let Outcome::Deny { denial, ops } = &v.outcome else { unreachable!() };
+    let Outcome::Deny { denial, ops } = &v.outcome else {
+        unreachable!()
+    };
     assert!(ops.contains(&HeaderOp::Remove("x-user-id".into())));
     let reply = response::build(&c, denial, "/api");
     assert_eq!(reply.status, 401);
-    assert!(reply.headers.contains(&("www-authenticate".into(), "Bearer realm=\"jwt-gate\"".into())));
+    assert!(reply.headers.contains(&(
+        "www-authenticate".into(),
+        "Bearer realm=\"jwt-gate\"".into()
+    )));
 }
 
 #[test]
@@ -89,13 +129,31 @@ fn expired_token_is_401_invalid_token() {
     let c = config("");
     let mut claims = good_claims();
     claims["exp"] = json!(NOW - 61);
-    let v = run(&c, "GET", "/api", &[("authorization", &format!("Bearer {}", token(&claims)))]);
+    let v = run(
+        &c,
+        "GET",
+        "/api",
+        &[("authorization", &format!("Bearer {}", token(&claims)))],
+    );
     assert_eq!(denied(&v), AuthError::Expired);
-    let Outcome::Deny { denial, .. } = &v.outcome else { unreachable!() };
+    let Outcome::Deny { denial, .. } = &v.outcome else {
+        unreachable!()
+    };
     let reply = response::build(&c, denial, "/api");
-    let challenge = &reply.headers.iter().find(|(n, _)| n == "www-authenticate").unwrap().1;
-    assert_eq!(challenge, "Bearer realm=\"jwt-gate\", error=\"invalid_token\", error_description=\"token expired\"");
-    assert_eq!(reply.body, r#"{"error":"invalid_token","message":"token expired"}"#);
+    let challenge = &reply
+        .headers
+        .iter()
+        .find(|(n, _)| n == "www-authenticate")
+        .unwrap()
+        .1;
+    assert_eq!(
+        challenge,
+        "Bearer realm=\"jwt-gate\", error=\"invalid_token\", error_description=\"token expired\""
+    );
+    assert_eq!(
+        reply.body,
+        r#"{"error":"invalid_token","message":"token expired"}"#
+    );
 }
 
 #[test]
@@ -103,9 +161,17 @@ fn tampered_payload_is_a_bad_signature() {
     let c = config("");
     let t = token(&good_claims());
     let mut parts: Vec<&str> = t.split('.').collect();
-    let forged = URL_SAFE_NO_PAD.encode(json!({"iss": "https://issuer.test", "aud": "api", "sub": "admin", "exp": NOW + 300}).to_string());
+    let forged = URL_SAFE_NO_PAD.encode(
+        json!({"iss": "https://issuer.test", "aud": "api", "sub": "admin", "exp": NOW + 300})
+            .to_string(),
+    );
     parts[1] = &forged;
-    let v = run(&c, "GET", "/api", &[("authorization", &format!("Bearer {}", parts.join(".")))]);
+    let v = run(
+        &c,
+        "GET",
+        "/api",
+        &[("authorization", &format!("Bearer {}", parts.join(".")))],
+    );
     assert_eq!(denied(&v), AuthError::BadSignature);
 }
 
@@ -116,7 +182,15 @@ fn header_and_cookie_with_different_tokens_is_400() {
     let mut other = good_claims();
     other["sub"] = json!("user-2");
     let b = token(&other);
-    let v = run(&c, "GET", "/api", &[("authorization", &format!("Bearer {a}")), ("cookie", &format!("access_token={b}"))]);
+    let v = run(
+        &c,
+        "GET",
+        "/api",
+        &[
+            ("authorization", &format!("Bearer {a}")),
+            ("cookie", &format!("access_token={b}")),
+        ],
+    );
     assert_eq!(denied(&v), AuthError::MultipleTokens);
 }
 
@@ -125,7 +199,12 @@ fn claim_with_crlf_is_401_and_never_a_header() {
     let c = config("");
     let mut claims = good_claims();
     claims["sub"] = json!("u\r\nx-admin: 1");
-    let v = run(&c, "GET", "/api", &[("authorization", &format!("Bearer {}", token(&claims)))]);
+    let v = run(
+        &c,
+        "GET",
+        "/api",
+        &[("authorization", &format!("Bearer {}", token(&claims)))],
+    );
     assert_eq!(denied(&v), AuthError::UnsafeClaimValue);
 }
 
@@ -133,17 +212,40 @@ fn claim_with_crlf_is_401_and_never_a_header() {
 fn audit_mode_forwards_with_a_would_deny_header() {
     let c = config(r#", "mode": "audit""#);
     let v = run(&c, "GET", "/api", &[("x-jwt-gate-decision", "spoofed")]);
-    let Outcome::Forward { ops, would_deny: Some(d), .. } = &v.outcome else { panic!("{v:?}") };
+    let Outcome::Forward {
+        ops,
+        would_deny: Some(d),
+        ..
+    } = &v.outcome
+    else {
+        panic!("{v:?}")
+    };
     assert_eq!(d.error, AuthError::Missing);
-    assert_eq!(ops.first(), Some(&HeaderOp::Remove("x-jwt-gate-decision".into())));
-    assert_eq!(ops.last(), Some(&HeaderOp::Set("x-jwt-gate-decision".into(), "would-deny; reason=missing".into())));
+    assert_eq!(
+        ops.first(),
+        Some(&HeaderOp::Remove("x-jwt-gate-decision".into()))
+    );
+    assert_eq!(
+        ops.last(),
+        Some(&HeaderOp::Set(
+            "x-jwt-gate-decision".into(),
+            "would-deny; reason=missing".into()
+        ))
+    );
 }
 
 #[test]
 fn bypass_mode_strips_identity_headers_and_checks_nothing() {
     let c = config(r#", "mode": "bypass""#);
     let v = run(&c, "GET", "/api", &[("x-user-id", "spoofed")]);
-    assert_eq!(forwarded_ops(&v), &[HeaderOp::Remove("x-jwt-gate-decision".into()), HeaderOp::Remove("x-roles".into()), HeaderOp::Remove("x-user-id".into())]);
+    assert_eq!(
+        forwarded_ops(&v),
+        &[
+            HeaderOp::Remove("x-jwt-gate-decision".into()),
+            HeaderOp::Remove("x-roles".into()),
+            HeaderOp::Remove("x-user-id".into())
+        ]
+    );
 }
 
 #[test]
@@ -152,13 +254,25 @@ fn browser_navigation_is_redirected_to_login_and_api_call_gets_401() {
         r#", "rules": [{"match": {"prefix": "/app/"}, "login": "browser"}],
              "login": {"url": "https://auth.test/login", "return_param": "return_to"}"#,
     );
-    let v = run(&c, "GET", "/app/page?x=1&y=//evil", &[("accept", "text/html,application/xhtml+xml")]);
-    let Outcome::Deny { denial, .. } = &v.outcome else { panic!("{v:?}") };
+    let v = run(
+        &c,
+        "GET",
+        "/app/page?x=1&y=//evil",
+        &[("accept", "text/html,application/xhtml+xml")],
+    );
+    let Outcome::Deny { denial, .. } = &v.outcome else {
+        panic!("{v:?}")
+    };
     let reply = response::build(&c, denial, "/app/page?x=1&y=//evil");
     assert_eq!(reply.status, 302);
-    assert!(reply.headers.contains(&("location".into(), "https://auth.test/login?return_to=%2Fapp%2Fpage%3Fx%3D1%26y%3D%2F%2Fevil".into())));
+    assert!(reply.headers.contains(&(
+        "location".into(),
+        "https://auth.test/login?return_to=%2Fapp%2Fpage%3Fx%3D1%26y%3D%2F%2Fevil".into()
+    )));
     let api = run(&c, "GET", "/app/page", &[("accept", "application/json")]);
-    let Outcome::Deny { denial, .. } = &api.outcome else { panic!() };
+    let Outcome::Deny { denial, .. } = &api.outcome else {
+        panic!()
+    };
     assert_eq!(response::build(&c, denial, "/app/page").status, 401);
 }
 

@@ -15,7 +15,10 @@ pub struct ConfigError {
 impl ConfigError {
     /// An error at `path`.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError { path: path.into(), message: message.into() }
+        ConfigError {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
     /// The same error, nested under `prefix` (`keys[1]` + `pem` → `keys[1].pem`).
@@ -55,8 +58,13 @@ mod tests {
 
     #[test]
     fn nesting_builds_a_json_path() {
-        let e = ConfigError::new("pem", "not a PEM public key").under("keys[1]").under("providers.corp");
-        assert_eq!(e.to_string(), "providers.corp.keys[1].pem: not a PEM public key");
+        let e = ConfigError::new("pem", "not a PEM public key")
+            .under("keys[1]")
+            .under("providers.corp");
+        assert_eq!(
+            e.to_string(),
+            "providers.corp.keys[1].pem: not a PEM public key"
+        );
         assert_eq!(join_path("keys", "[0]"), "keys[0]");
     }
 }

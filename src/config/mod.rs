@@ -55,35 +55,63 @@ pub struct Login {
 
 impl Config {
     /// Parses and compiles a plugin configuration. `env` reads the VM environment.
-    pub fn parse(bytes: &[u8], env: &dyn Fn(&str) -> Option<String>) -> Result<(Config, Warnings), ConfigError> {
+    pub fn parse(
+        bytes: &[u8],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(Config, Warnings), ConfigError> {
         let doc = json::parse_strict(bytes, MAX_CONFIG_DEPTH)
             .map_err(|e| ConfigError::new("", format!("invalid JSON: {e}")))?;
-        let raw: RawConfig = serde_path_to_error::deserialize(doc)
-            .map_err(|e| ConfigError::new(e.path().to_string().trim_start_matches('.'), e.inner().to_string()))?;
+        let raw: RawConfig = serde_path_to_error::deserialize(doc).map_err(|e| {
+            ConfigError::new(
+                e.path().to_string().trim_start_matches('.'),
+                e.inner().to_string(),
+            )
+        })?;
         Config::compile(raw, env)
     }
 
-    fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<(Config, Warnings), ConfigError> {
+    fn compile(
+        raw: RawConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(Config, Warnings), ConfigError> {
         let mut warnings = Warnings::new();
         if raw.providers.is_empty() && raw.mode != Mode::Bypass {
-            return Err(ConfigError::new("providers", "at least one provider is required"));
+            return Err(ConfigError::new(
+                "providers",
+                "at least one provider is required",
+            ));
         }
         let mut providers = Vec::with_capacity(raw.providers.len());
         for (name, p) in raw.providers {
             let at = format!("providers.{name}");
-            providers.push(provider::compile(&name, p, env, &mut warnings).map_err(|e| e.under(&at))?);
+            providers
+                .push(provider::compile(&name, p, env, &mut warnings).map_err(|e| e.under(&at))?);
         }
         let names: Vec<String> = providers.iter().map(|p| p.name.clone()).collect();
         let rules = rules::compile(&raw.rules, raw.default_action, &names)?;
-        let login = raw.login.map(compile_login).transpose().map_err(|e| e.under("login"))?;
+        let login = raw
+            .login
+            .map(compile_login)
+            .transpose()
+            .map_err(|e| e.under("login"))?;
         if login.is_none() {
             if let Some(i) = rules.rules().iter().position(|r| r.login_browser) {
-                return Err(ConfigError::new(format!("rules[{i}].login"), "needs a top-level \"login\" section"));
+                return Err(ConfigError::new(
+                    format!("rules[{i}].login"),
+                    "needs a top-level \"login\" section",
+                ));
             }
         }
         let realm = raw.realm.unwrap_or_else(|| DEFAULT_REALM.to_string());
-        if realm.is_empty() || !realm.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\') {
-            return Err(ConfigError::new("realm", "must be printable ASCII without quotes or backslashes"));
+        if realm.is_empty()
+            || !realm
+                .bytes()
+                .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+        {
+            return Err(ConfigError::new(
+                "realm",
+                "must be printable ASCII without quotes or backslashes",
+            ));
         }
         if raw.mode == Mode::Bypass {
             warnings.push("mode is bypass: requests are NOT authenticated".into());
@@ -112,13 +140,26 @@ fn compile_login(raw: raw::RawLogin) -> Result<Login, ConfigError> {
     let absolute = raw.url.starts_with("https://") || raw.url.starts_with("http://");
     let relative = raw.url.starts_with('/') && !raw.url.starts_with("//");
     if !(absolute || relative) || raw.url.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(ConfigError::new("url", "must be an absolute http(s) URL or a path starting with /"));
+        return Err(ConfigError::new(
+            "url",
+            "must be an absolute http(s) URL or a path starting with /",
+        ));
     }
     let return_param = raw.return_param.unwrap_or_else(|| "return_to".to_string());
-    if return_param.is_empty() || !return_param.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b)) {
-        return Err(ConfigError::new("return_param", "must be a non-empty unreserved query parameter name"));
+    if return_param.is_empty()
+        || !return_param
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
+    {
+        return Err(ConfigError::new(
+            "return_param",
+            "must be a non-empty unreserved query parameter name",
+        ));
     }
-    Ok(Login { url: raw.url, return_param })
+    Ok(Login {
+        url: raw.url,
+        return_param,
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use crate::extract::Source;
 use crate::jws::Limits;
 use crate::keys::{decode_secret, parse_jwks, Key, SecretEncoding};
 use crate::output::Outputs;
+use crate::remote::RemoteJwks;
 
 /// Default `max_token_bytes` for a JWT (SPEC §3).
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -24,8 +25,10 @@ pub struct Provider {
     pub name: String,
     /// The `alg` allow-list, never empty, never `none`.
     pub algorithms: Vec<Alg>,
-    /// Verification keys, each already bound to its family (and `alg`, when fixed).
+    /// Static verification keys, each already bound to its family (and `alg`, when fixed).
     pub keys: Vec<Key>,
+    /// The remote JWKS, fetched through the host (keys then live in the VM's key store).
+    pub remote: Option<RemoteJwks>,
     /// Where tokens are looked for, in order.
     pub sources: Vec<Source>,
     /// `iss`/`aud`/time checks.
@@ -56,19 +59,28 @@ pub fn compile(
             ))
         }
         Explicit::Null => {
-            warnings.push(format!("providers.{name}.issuer is null: the iss claim is not checked"));
+            warnings.push(format!(
+                "providers.{name}.issuer is null: the iss claim is not checked"
+            ));
             None
         }
-        Explicit::Value(iss) if iss.is_empty() => return Err(ConfigError::new("issuer", "must not be empty")),
+        Explicit::Value(iss) if iss.is_empty() => {
+            return Err(ConfigError::new("issuer", "must not be empty"))
+        }
         Explicit::Value(iss) => Some(iss),
     };
     let audiences = match raw.audiences {
         None => {
-            warnings.push(format!("providers.{name}.audiences not set: the aud claim is not checked"));
+            warnings.push(format!(
+                "providers.{name}.audiences not set: the aud claim is not checked"
+            ));
             None
         }
         Some(list) if list.is_empty() => {
-            return Err(ConfigError::new("audiences", "must not be empty (omit it to skip the check)"))
+            return Err(ConfigError::new(
+                "audiences",
+                "must not be empty (omit it to skip the check)",
+            ))
         }
         Some(list) => Some(list),
     };
@@ -77,12 +89,37 @@ pub fn compile(
         return Err(ConfigError::new("keys", "at least one key is required"));
     }
     let mut keys = Vec::new();
-    for (i, raw_key) in raw.keys.into_iter().enumerate() {
+    let mut remote = None;
+    for (i, mut raw_key) in raw.keys.into_iter().enumerate() {
         let at = format!("keys[{i}]");
-        let mut compiled = compile_key(raw_key, &algorithms, env, warnings).map_err(|e| e.under(&at))?;
+        if let Some(raw_remote) = raw_key.remote_jwks.take() {
+            if remote.is_some() {
+                return Err(ConfigError::new(at, "only one remote_jwks per provider"));
+            }
+            if raw_key.has_other_source()
+                || raw_key.kid.is_some()
+                || raw_key.alg.is_some()
+                || raw_key.encoding.is_some()
+            {
+                return Err(ConfigError::new(
+                    at,
+                    "remote_jwks takes no other field (each JWK carries its kid and alg)",
+                ));
+            }
+            remote = Some(
+                RemoteJwks::compile(raw_remote)
+                    .map_err(|e| e.under(&format!("{at}.remote_jwks")))?,
+            );
+            continue;
+        }
+        let mut compiled =
+            compile_key(raw_key, &algorithms, env, warnings).map_err(|e| e.under(&at))?;
         for key in &compiled {
             if !algorithms.iter().any(|a| key.usable_with(*a)) {
-                return Err(ConfigError::new(at, "key does not fit any of the provider's algorithms"));
+                return Err(ConfigError::new(
+                    at,
+                    "key does not fit any of the provider's algorithms",
+                ));
             }
         }
         keys.append(&mut compiled);
@@ -105,33 +142,49 @@ pub fn compile(
         max_lifetime_s: raw.max_lifetime_s,
     };
     if !policy.require_exp {
-        warnings.push(format!("providers.{name}.require_exp is false: tokens without exp never expire"));
+        warnings.push(format!(
+            "providers.{name}.require_exp is false: tokens without exp never expire"
+        ));
     }
     let outputs = Outputs::compile(&raw.claim_headers, raw.payload_header.as_deref())?;
     let max_token_bytes = raw.max_token_bytes.unwrap_or(DEFAULT_MAX_TOKEN_BYTES);
     if max_token_bytes == 0 {
-        return Err(ConfigError::new("max_token_bytes", "must be greater than 0"));
+        return Err(ConfigError::new(
+            "max_token_bytes",
+            "must be greater than 0",
+        ));
     }
     Ok(Provider {
         name: name.to_string(),
         algorithms,
         keys,
+        remote,
         sources,
         policy,
         outputs,
         forward_token: raw.forward_token,
-        limits: Limits { max_token_bytes, max_json_depth: MAX_JSON_DEPTH },
+        limits: Limits {
+            max_token_bytes,
+            max_json_depth: MAX_JSON_DEPTH,
+        },
     })
 }
 
 fn compile_algorithms(names: &[String]) -> Result<Vec<Alg>, ConfigError> {
     if names.is_empty() {
-        return Err(ConfigError::new("algorithms", "at least one algorithm is required"));
+        return Err(ConfigError::new(
+            "algorithms",
+            "at least one algorithm is required",
+        ));
     }
     let mut algs = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
-        let alg = Alg::from_name(name)
-            .ok_or_else(|| ConfigError::new(format!("algorithms[{i}]"), format!("unknown algorithm {name:?}")))?;
+        let alg = Alg::from_name(name).ok_or_else(|| {
+            ConfigError::new(
+                format!("algorithms[{i}]"),
+                format!("unknown algorithm {name:?}"),
+            )
+        })?;
         if !algs.contains(&alg) {
             algs.push(alg);
         }
@@ -162,14 +215,20 @@ fn compile_key(
     let alg = match raw.alg.as_deref() {
         None => None,
         Some(name) => Some(
-            Alg::from_name(name).ok_or_else(|| ConfigError::new("alg", format!("unknown algorithm {name:?}")))?,
+            Alg::from_name(name)
+                .ok_or_else(|| ConfigError::new("alg", format!("unknown algorithm {name:?}")))?,
         ),
     };
     if raw.encoding.is_some() && raw.secret.is_none() && raw.secret_env.is_none() {
-        return Err(ConfigError::new("encoding", "applies only to secret and secret_env"));
+        return Err(ConfigError::new(
+            "encoding",
+            "applies only to secret and secret_env",
+        ));
     }
     let from_env = |field: &str, var: &str| {
-        env(var).ok_or_else(|| ConfigError::new(field, format!("environment variable {var:?} is not set")))
+        env(var).ok_or_else(|| {
+            ConfigError::new(field, format!("environment variable {var:?} is not set"))
+        })
     };
     let encoding = raw.encoding.unwrap_or_default();
     if let Some(secret) = raw.secret.as_deref() {
@@ -180,21 +239,31 @@ fn compile_key(
         return hmac_key(&secret, encoding, "secret_env", raw.kid.clone(), alg);
     }
     if let Some(pem) = raw.pem.as_deref() {
-        return Key::from_pem(pem, raw.kid.clone(), alg).map(|k| vec![k]).map_err(|m| ConfigError::new("pem", m));
+        return Key::from_pem(pem, raw.kid.clone(), alg)
+            .map(|k| vec![k])
+            .map_err(|m| ConfigError::new("pem", m));
     }
     if let Some(var) = raw.pem_env.as_deref() {
         let pem = from_env("pem_env", var)?;
-        return Key::from_pem(&pem, raw.kid.clone(), alg).map(|k| vec![k]).map_err(|m| ConfigError::new("pem_env", m));
+        return Key::from_pem(&pem, raw.kid.clone(), alg)
+            .map(|k| vec![k])
+            .map_err(|m| ConfigError::new("pem_env", m));
     }
     if let Some(jwks) = raw.jwks.as_ref() {
         if raw.kid.is_some() || alg.is_some() {
-            return Err(ConfigError::new("", "kid and alg do not apply to jwks (each JWK carries its own)"));
+            return Err(ConfigError::new(
+                "",
+                "kid and alg do not apply to jwks (each JWK carries its own)",
+            ));
         }
         let outcome = parse_jwks(jwks, algorithms, true).map_err(|e| e.under("jwks"))?;
         warnings.extend(outcome.skipped);
         return Ok(outcome.keys);
     }
-    Err(ConfigError::new("remote_jwks", "remote JWKS is not supported by this build yet"))
+    Err(ConfigError::new(
+        "",
+        "exactly one of secret, secret_env, pem, pem_env, jwks, remote_jwks is required",
+    ))
 }
 
 fn hmac_key(
@@ -205,20 +274,33 @@ fn hmac_key(
     alg: Option<Alg>,
 ) -> Result<Vec<Key>, ConfigError> {
     let bytes = decode_secret(value, encoding).map_err(|m| ConfigError::new(field, m))?;
-    Key::hmac(bytes, kid, alg).map(|k| vec![k]).map_err(|m| ConfigError::new(field, m))
+    Key::hmac(bytes, kid, alg)
+        .map(|k| vec![k])
+        .map_err(|m| ConfigError::new(field, m))
 }
 
 fn compile_source(raw: RawSource) -> Result<Source, ConfigError> {
-    let RawSource { header, prefix, cookie, query } = raw;
+    let RawSource {
+        header,
+        prefix,
+        cookie,
+        query,
+    } = raw;
     match (header, cookie, query) {
         (Some(name), None, None) => {
             Source::header(&name, prefix.as_deref()).map_err(|m| ConfigError::new("header", m))
         }
-        (None, Some(_), None) | (None, None, Some(_)) if prefix.is_some() => {
-            Err(ConfigError::new("prefix", "applies only to a header source"))
+        (None, Some(_), None) | (None, None, Some(_)) if prefix.is_some() => Err(ConfigError::new(
+            "prefix",
+            "applies only to a header source",
+        )),
+        (None, Some(name), None) => {
+            Source::cookie(&name).map_err(|m| ConfigError::new("cookie", m))
         }
-        (None, Some(name), None) => Source::cookie(&name).map_err(|m| ConfigError::new("cookie", m)),
         (None, None, Some(name)) => Source::query(&name).map_err(|m| ConfigError::new("query", m)),
-        _ => Err(ConfigError::new("", "exactly one of header, cookie, query is required")),
+        _ => Err(ConfigError::new(
+            "",
+            "exactly one of header, cookie, query is required",
+        )),
     }
 }

@@ -103,7 +103,7 @@ pub struct RawKey {
     pub pem: Option<String>,
     pub pem_env: Option<String>,
     pub jwks: Option<serde_json::Value>,
-    pub remote_jwks: Option<serde_json::Value>,
+    pub remote_jwks: Option<crate::remote::RawRemoteJwks>,
     pub kid: Option<String>,
     pub alg: Option<String>,
 }
@@ -116,4 +116,16 @@ pub struct RawSource {
     pub prefix: Option<String>,
     pub cookie: Option<String>,
     pub query: Option<String>,
+}
+
+impl RawKey {
+    /// Whether a key source other than `remote_jwks` is set.
+    #[must_use]
+    pub fn has_other_source(&self) -> bool {
+        self.secret.is_some()
+            || self.secret_env.is_some()
+            || self.pem.is_some()
+            || self.pem_env.is_some()
+            || self.jwks.is_some()
+    }
 }

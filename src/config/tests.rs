@@ -14,7 +14,9 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn parse(doc: &str) -> Result<Config, String> {
-    Config::parse(doc.as_bytes(), &env).map(|(c, _)| c).map_err(|e| e.to_string())
+    Config::parse(doc.as_bytes(), &env)
+        .map(|(c, _)| c)
+        .map_err(|e| e.to_string())
 }
 
 fn provider(extra: &str) -> String {
@@ -66,17 +68,41 @@ fn every_key_source_compiles() {
 fn bad_configs_name_the_field() {
     let cases: &[(&str, String, &str)] = &[
         ("not json", "abc".into(), "invalid JSON"),
-        ("unknown top-level field", r#"{"providers": {}, "modes": "x"}"#.into(), "unknown field `modes`"),
-        ("no providers", r#"{"providers": {}}"#.into(), "providers: at least one provider is required"),
-        ("unknown provider field", provider(r#", "audience": "api""#), "providers.corp: unknown field `audience`"),
-        ("wrong type", provider(r#", "leeway_s": "60""#), "providers.corp.leeway_s: invalid type"),
+        (
+            "unknown top-level field",
+            r#"{"providers": {}, "modes": "x"}"#.into(),
+            "unknown field `modes`",
+        ),
+        (
+            "no providers",
+            r#"{"providers": {}}"#.into(),
+            "providers: at least one provider is required",
+        ),
+        (
+            "unknown provider field",
+            provider(r#", "audience": "api""#),
+            "providers.corp: unknown field `audience`",
+        ),
+        (
+            "wrong type",
+            provider(r#", "leeway_s": "60""#),
+            "providers.corp.leeway_s: invalid type",
+        ),
         (
             "unknown algorithm",
             provider("").replace(r#"["HS256"]"#, r#"["HS257"]"#),
             r#"providers.corp.algorithms[0]: unknown algorithm "HS257""#,
         ),
-        ("alg none", provider("").replace(r#"["HS256"]"#, r#"["none"]"#), r#"algorithms[0]: unknown algorithm "none""#),
-        ("no algorithms", provider("").replace(r#"["HS256"]"#, "[]"), "providers.corp.algorithms: at least one"),
+        (
+            "alg none",
+            provider("").replace(r#"["HS256"]"#, r#"["none"]"#),
+            r#"algorithms[0]: unknown algorithm "none""#,
+        ),
+        (
+            "no algorithms",
+            provider("").replace(r#"["HS256"]"#, "[]"),
+            "providers.corp.algorithms: at least one",
+        ),
         (
             "issuer omitted",
             provider("").replace(r#""issuer": "https://issuer.test", "#, ""),
@@ -84,47 +110,98 @@ fn bad_configs_name_the_field() {
         ),
         (
             "missing env",
-            provider("").replace(&format!(r#"{{"secret": "{HS_SECRET}"}}"#), r#"{"secret_env": "NOPE"}"#),
+            provider("").replace(
+                &format!(r#"{{"secret": "{HS_SECRET}"}}"#),
+                r#"{"secret_env": "NOPE"}"#,
+            ),
             r#"providers.corp.keys[0].secret_env: environment variable "NOPE" is not set"#,
         ),
         (
             "two key sources",
-            provider("").replace(&format!(r#"{{"secret": "{HS_SECRET}"}}"#), &format!(r#"{{"secret": "{HS_SECRET}", "pem": "x"}}"#)),
+            provider("").replace(
+                &format!(r#"{{"secret": "{HS_SECRET}"}}"#),
+                &format!(r#"{{"secret": "{HS_SECRET}", "pem": "x"}}"#),
+            ),
             "providers.corp.keys[0]: exactly one of",
         ),
         (
             "not a pem",
-            provider("").replace(&format!(r#"{{"secret": "{HS_SECRET}"}}"#), r#"{"pem": "hello"}"#),
+            provider("").replace(
+                &format!(r#"{{"secret": "{HS_SECRET}"}}"#),
+                r#"{"pem": "hello"}"#,
+            ),
             "providers.corp.keys[0].pem:",
         ),
         (
             "rsa key for an HS-only provider",
             provider("").replace(
                 &format!(r#"{{"secret": "{HS_SECRET}"}}"#),
-                &format!(r#"{{"pem": "{}"}}"#, include_str!("../../tests/fixtures/keys/rsa2048.pub.pem").replace('\n', "\\n")),
+                &format!(
+                    r#"{{"pem": "{}"}}"#,
+                    include_str!("../../tests/fixtures/keys/rsa2048.pub.pem").replace('\n', "\\n")
+                ),
             ),
             "providers.corp.keys[0]",
         ),
-        ("bad claim header", provider(r#", "claim_headers": {"x bad": "sub"}"#), "providers.corp.claim_headers.x bad: invalid header name"),
-        ("bad source", provider(r#", "from": [{"cookie": "a", "query": "b"}]"#), "providers.corp.from[0]: exactly one of"),
-        ("prefix on cookie", provider(r#", "from": [{"cookie": "a", "prefix": "B "}]"#), "providers.corp.from[0].prefix"),
-        ("bad realm", with_top("", r#", "realm": "a\"b""#), "realm: must be printable ASCII"),
+        (
+            "bad claim header",
+            provider(r#", "claim_headers": {"x bad": "sub"}"#),
+            "providers.corp.claim_headers.x bad: invalid header name",
+        ),
+        (
+            "bad source",
+            provider(r#", "from": [{"cookie": "a", "query": "b"}]"#),
+            "providers.corp.from[0]: exactly one of",
+        ),
+        (
+            "prefix on cookie",
+            provider(r#", "from": [{"cookie": "a", "prefix": "B "}]"#),
+            "providers.corp.from[0].prefix",
+        ),
+        (
+            "bad realm",
+            with_top("", r#", "realm": "a\"b""#),
+            "realm: must be printable ASCII",
+        ),
         (
             "duplicate provider",
-            provider("").replacen(r#""providers": {"#, &format!(r#""providers": {{"corp": {{}}, "#), 1),
+            provider("").replacen(
+                r#""providers": {"#,
+                &format!(r#""providers": {{"corp": {{}}, "#),
+                1,
+            ),
             "duplicate",
         ),
-        ("unknown mode", with_top("", r#", "mode": "off""#), "mode: unknown variant `off`"),
+        (
+            "unknown mode",
+            with_top("", r#", "mode": "off""#),
+            "mode: unknown variant `off`",
+        ),
     ];
     for (name, doc, expected) in cases {
-        let err = parse(doc).err().unwrap_or_else(|| panic!("{name}: accepted {doc}"));
-        assert!(err.contains(expected), "{name}: got {err:?}, expected it to contain {expected:?}");
+        let err = parse(doc)
+            .err()
+            .unwrap_or_else(|| panic!("{name}: accepted {doc}"));
+        assert!(
+            err.contains(expected),
+            "{name}: got {err:?}, expected it to contain {expected:?}"
+        );
         assert!(!err.contains(HS_SECRET), "{name}: error leaks the secret");
     }
 }
 
 #[test]
 fn output_headers_are_all_stripped() {
-    let c = parse(&provider(r#", "claim_headers": {"X-User-Id": "sub"}, "payload_header": "x-jwt-payload""#)).unwrap();
-    assert_eq!(c.stripped_headers, vec![DECISION_HEADER.to_string(), "x-user-id".into(), "x-jwt-payload".into()]);
+    let c = parse(&provider(
+        r#", "claim_headers": {"X-User-Id": "sub"}, "payload_header": "x-jwt-payload""#,
+    ))
+    .unwrap();
+    assert_eq!(
+        c.stripped_headers,
+        vec![
+            DECISION_HEADER.to_string(),
+            "x-user-id".into(),
+            "x-jwt-payload".into()
+        ]
+    );
 }

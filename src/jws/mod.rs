@@ -23,7 +23,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_token_bytes: 8192, max_json_depth: 16 }
+        Limits {
+            max_token_bytes: 8192,
+            max_json_depth: 16,
+        }
     }
 }
 
@@ -65,7 +68,9 @@ pub fn parse<'a>(token: &'a str, limits: &Limits) -> Result<Jws<'a>, AuthError> 
         return Err(AuthError::TooLarge);
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(AuthError::Malformed(NOT_THREE));
     };
     let decode = |seg: &str| b64::decode_url(seg).ok_or(AuthError::Malformed(NOT_THREE));
@@ -78,8 +83,16 @@ pub fn parse<'a>(token: &'a str, limits: &Limits) -> Result<Jws<'a>, AuthError> 
         Err(e) => return Err(json_error(&e, BAD_HEADER_JSON)),
     };
     // `h.len() + 1 + p.len()` is within `token`, which holds both dots.
-    let signing_input = token.get(..h.len() + 1 + p.len()).ok_or(AuthError::Malformed(NOT_THREE))?;
-    Ok(Jws { header, signing_input, payload_segment: p, payload, signature })
+    let signing_input = token
+        .get(..h.len() + 1 + p.len())
+        .ok_or(AuthError::Malformed(NOT_THREE))?;
+    Ok(Jws {
+        header,
+        signing_input,
+        payload_segment: p,
+        payload,
+        signature,
+    })
 }
 
 fn json_error(e: &JsonError, invalid: &'static str) -> AuthError {
@@ -106,7 +119,12 @@ fn read_header(map: &Map<String, Value>) -> Result<Header, AuthError> {
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(AuthError::Malformed(BAD_HEADER_FIELD)),
     };
-    Ok(Header { alg, kid: text("kid")?, typ: text("typ")?, cty: text("cty")? })
+    Ok(Header {
+        alg,
+        kid: text("kid")?,
+        typ: text("typ")?,
+        cty: text("cty")?,
+    })
 }
 
 impl<'a> Jws<'a> {
@@ -138,12 +156,18 @@ impl<'a> Jws<'a> {
         if kid.is_some() && !keys.iter().any(|k| k.kid() == kid || k.kid().is_none()) {
             return Err(AuthError::UnknownKid);
         }
-        let mut candidates = keys.iter().filter(by_kid).filter(|k| k.usable_with(alg)).peekable();
+        let mut candidates = keys
+            .iter()
+            .filter(by_kid)
+            .filter(|k| k.usable_with(alg))
+            .peekable();
         if candidates.peek().is_none() {
             return Err(AuthError::NoMatchingKey);
         }
         let input = self.signing_input.as_bytes();
-        candidates.find(|k| k.verify(alg, input, &self.signature)).ok_or(AuthError::BadSignature)
+        candidates
+            .find(|k| k.verify(alg, input, &self.signature))
+            .ok_or(AuthError::BadSignature)
     }
 
     /// The payload as a JSON object, parsed strictly. Call only after [`Jws::verify`].

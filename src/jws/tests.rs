@@ -6,11 +6,19 @@ fn limits() -> Limits {
 }
 
 fn keys() -> Vec<Key> {
-    Alg::ALL.iter().map(|a| testing::public_key(*a, None)).collect()
+    Alg::ALL
+        .iter()
+        .map(|a| testing::public_key(*a, None))
+        .collect()
 }
 
 fn raw(header: &str, payload: &str, sig: &[u8]) -> String {
-    format!("{}.{}.{}", b64::encode_url(header.as_bytes()), b64::encode_url(payload.as_bytes()), b64::encode_url(sig))
+    format!(
+        "{}.{}.{}",
+        b64::encode_url(header.as_bytes()),
+        b64::encode_url(payload.as_bytes()),
+        b64::encode_url(sig)
+    )
 }
 
 #[test]
@@ -31,9 +39,19 @@ fn valid_token_of_every_algorithm_verifies() {
 #[test]
 fn token_over_the_size_limit_is_too_large() {
     let t = simple_token(Alg::HS256, None);
-    let tight = Limits { max_token_bytes: t.len() - 1, ..limits() };
+    let tight = Limits {
+        max_token_bytes: t.len() - 1,
+        ..limits()
+    };
     assert_eq!(parse(&t, &tight).unwrap_err(), AuthError::TooLarge);
-    assert!(parse(&t, &Limits { max_token_bytes: t.len(), ..limits() }).is_ok());
+    assert!(parse(
+        &t,
+        &Limits {
+            max_token_bytes: t.len(),
+            ..limits()
+        }
+    )
+    .is_ok());
 }
 
 #[test]
@@ -49,7 +67,11 @@ fn segment_count_must_be_exactly_three() {
         format!(".{t}"),
         t.replacen('.', "..", 1),
     ] {
-        assert_eq!(parse(&bad, &limits()).unwrap_err(), AuthError::Malformed(NOT_THREE), "{bad:?}");
+        assert_eq!(
+            parse(&bad, &limits()).unwrap_err(),
+            AuthError::Malformed(NOT_THREE),
+            "{bad:?}"
+        );
     }
 }
 
@@ -57,50 +79,97 @@ fn segment_count_must_be_exactly_three() {
 fn padding_whitespace_and_standard_alphabet_are_malformed() {
     let t = simple_token(Alg::HS256, None);
     let (h, rest) = t.split_once('.').unwrap();
-    for bad in [format!("{h}=.{rest}"), format!("{t}="), format!(" {t}"), format!("{t}\n"), t.replace('-', "+").replace('_', "/")] {
+    for bad in [
+        format!("{h}=.{rest}"),
+        format!("{t}="),
+        format!(" {t}"),
+        format!("{t}\n"),
+        t.replace('-', "+").replace('_', "/"),
+    ] {
         if bad == t {
             continue;
         }
-        assert!(matches!(parse(&bad, &limits()), Err(AuthError::Malformed(_))), "{bad:?}");
+        assert!(
+            matches!(parse(&bad, &limits()), Err(AuthError::Malformed(_))),
+            "{bad:?}"
+        );
     }
 }
 
 #[test]
 fn duplicate_header_key_is_malformed() {
     let t = raw(r#"{"alg":"HS256","alg":"none"}"#, "{}", b"x");
-    assert_eq!(parse(&t, &limits()).unwrap_err(), AuthError::Malformed(DUPLICATE));
+    assert_eq!(
+        parse(&t, &limits()).unwrap_err(),
+        AuthError::Malformed(DUPLICATE)
+    );
     let t = raw(r#"{"alg":"HS256","kid":"a","kid":"b"}"#, "{}", b"x");
-    assert_eq!(parse(&t, &limits()).unwrap_err(), AuthError::Malformed(DUPLICATE));
+    assert_eq!(
+        parse(&t, &limits()).unwrap_err(),
+        AuthError::Malformed(DUPLICATE)
+    );
 }
 
 #[test]
 fn duplicate_payload_key_is_malformed_even_after_a_valid_signature() {
-    let t = token(Alg::HS256, r#"{"alg":"HS256"}"#, r#"{"sub":"alice","sub":"admin"}"#);
+    let t = token(
+        Alg::HS256,
+        r#"{"alg":"HS256"}"#,
+        r#"{"sub":"alice","sub":"admin"}"#,
+    );
     let jws = parse(&t, &limits()).unwrap();
     assert!(jws.verify(&keys(), &Alg::ALL).is_ok());
-    assert_eq!(jws.payload(&limits()).unwrap_err(), AuthError::Malformed(DUPLICATE));
+    assert_eq!(
+        jws.payload(&limits()).unwrap_err(),
+        AuthError::Malformed(DUPLICATE)
+    );
 }
 
 #[test]
 fn header_must_be_a_json_object() {
-    assert_eq!(parse(&raw("[]", "{}", b"x"), &limits()).unwrap_err(), AuthError::Malformed(HEADER_NOT_OBJECT));
-    assert_eq!(parse(&raw("{", "{}", b"x"), &limits()).unwrap_err(), AuthError::Malformed(BAD_HEADER_JSON));
-    assert_eq!(parse(&raw("", "{}", b"x"), &limits()).unwrap_err(), AuthError::Malformed(BAD_HEADER_JSON));
+    assert_eq!(
+        parse(&raw("[]", "{}", b"x"), &limits()).unwrap_err(),
+        AuthError::Malformed(HEADER_NOT_OBJECT)
+    );
+    assert_eq!(
+        parse(&raw("{", "{}", b"x"), &limits()).unwrap_err(),
+        AuthError::Malformed(BAD_HEADER_JSON)
+    );
+    assert_eq!(
+        parse(&raw("", "{}", b"x"), &limits()).unwrap_err(),
+        AuthError::Malformed(BAD_HEADER_JSON)
+    );
 }
 
 #[test]
 fn missing_unknown_and_none_alg_are_not_allowed() {
-    for h in [r#"{}"#, r#"{"alg":"none"}"#, r#"{"alg":"None"}"#, r#"{"alg":"HS257"}"#, r#"{"alg":"RSA-OAEP"}"#] {
-        assert_eq!(parse(&raw(h, "{}", b""), &limits()).unwrap_err(), AuthError::AlgNotAllowed, "{h}");
+    for h in [
+        r#"{}"#,
+        r#"{"alg":"none"}"#,
+        r#"{"alg":"None"}"#,
+        r#"{"alg":"HS257"}"#,
+        r#"{"alg":"RSA-OAEP"}"#,
+    ] {
+        assert_eq!(
+            parse(&raw(h, "{}", b""), &limits()).unwrap_err(),
+            AuthError::AlgNotAllowed,
+            "{h}"
+        );
     }
-    assert_eq!(parse(&raw(r#"{"alg":7}"#, "{}", b""), &limits()).unwrap_err(), AuthError::Malformed(BAD_HEADER_FIELD));
+    assert_eq!(
+        parse(&raw(r#"{"alg":7}"#, "{}", b""), &limits()).unwrap_err(),
+        AuthError::Malformed(BAD_HEADER_FIELD)
+    );
 }
 
 #[test]
 fn alg_outside_the_allow_list_is_rejected_before_any_key() {
     let t = simple_token(Alg::HS256, None);
     let jws = parse(&t, &limits()).unwrap();
-    assert_eq!(jws.verify(&keys(), &[Alg::RS256]).unwrap_err(), AuthError::AlgNotAllowed);
+    assert_eq!(
+        jws.verify(&keys(), &[Alg::RS256]).unwrap_err(),
+        AuthError::AlgNotAllowed
+    );
 }
 
 #[test]
@@ -111,7 +180,11 @@ fn crit_and_unencoded_payload_are_unsupported() {
         r#"{"alg":"HS256","b64":false,"crit":["b64"]}"#,
         r#"{"alg":"HS256","b64":false}"#,
     ] {
-        assert_eq!(parse(&raw(h, "{}", b""), &limits()).unwrap_err(), AuthError::UnsupportedCrit, "{h}");
+        assert_eq!(
+            parse(&raw(h, "{}", b""), &limits()).unwrap_err(),
+            AuthError::UnsupportedCrit,
+            "{h}"
+        );
     }
     assert!(parse(&raw(r#"{"alg":"HS256","b64":true}"#, "{}", b""), &limits()).is_ok());
 }
@@ -119,7 +192,10 @@ fn crit_and_unencoded_payload_are_unsupported() {
 #[test]
 fn kid_must_be_a_string() {
     let t = raw(r#"{"alg":"HS256","kid":1}"#, "{}", b"");
-    assert_eq!(parse(&t, &limits()).unwrap_err(), AuthError::Malformed(BAD_HEADER_FIELD));
+    assert_eq!(
+        parse(&t, &limits()).unwrap_err(),
+        AuthError::Malformed(BAD_HEADER_FIELD)
+    );
 }
 
 #[test]
@@ -127,13 +203,28 @@ fn embedded_keys_in_the_header_are_ignored() {
     // An attacker-supplied jwk/jku/x5u/x5c never becomes a key source.
     let (ed, _) = (testing::public_key(Alg::EdDSA, None), ());
     let h = r#"{"alg":"HS256","jwk":{"kty":"oct","k":"YQ"},"jku":"https://evil","x5u":"https://evil","x5c":["AA"]}"#;
-    let input = format!("{}.{}", b64::encode_url(h.as_bytes()), b64::encode_url(b"{}"));
+    let input = format!(
+        "{}.{}",
+        b64::encode_url(h.as_bytes()),
+        b64::encode_url(b"{}")
+    );
     use hmac::{Hmac, Mac};
-    let sig = Hmac::<sha2::Sha256>::new_from_slice(b"a").unwrap().chain_update(input.as_bytes()).finalize().into_bytes();
+    let sig = Hmac::<sha2::Sha256>::new_from_slice(b"a")
+        .unwrap()
+        .chain_update(input.as_bytes())
+        .finalize()
+        .into_bytes();
     let t = format!("{input}.{}", b64::encode_url(&sig));
     let jws = parse(&t, &limits()).unwrap();
-    assert_eq!(jws.verify(&[testing::public_key(Alg::HS256, None)], &Alg::ALL).unwrap_err(), AuthError::BadSignature);
-    assert_eq!(jws.verify(&[ed], &Alg::ALL).unwrap_err(), AuthError::NoMatchingKey);
+    assert_eq!(
+        jws.verify(&[testing::public_key(Alg::HS256, None)], &Alg::ALL)
+            .unwrap_err(),
+        AuthError::BadSignature
+    );
+    assert_eq!(
+        jws.verify(&[ed], &Alg::ALL).unwrap_err(),
+        AuthError::NoMatchingKey
+    );
 }
 
 #[test]
@@ -146,39 +237,83 @@ fn kid_selects_the_key_and_unknown_kid_is_reported() {
     let jws = parse(&t, &limits()).unwrap();
     assert_eq!(jws.verify(&keys, &Alg::ALL).unwrap().kid(), Some("main"));
     let t = simple_token(Alg::RS256, Some("other"));
-    assert_eq!(parse(&t, &limits()).unwrap().verify(&keys, &Alg::ALL).unwrap_err(), AuthError::BadSignature);
+    assert_eq!(
+        parse(&t, &limits())
+            .unwrap()
+            .verify(&keys, &Alg::ALL)
+            .unwrap_err(),
+        AuthError::BadSignature
+    );
     let t = simple_token(Alg::RS256, Some("nope"));
-    assert_eq!(parse(&t, &limits()).unwrap().verify(&keys, &Alg::ALL).unwrap_err(), AuthError::UnknownKid);
+    assert_eq!(
+        parse(&t, &limits())
+            .unwrap()
+            .verify(&keys, &Alg::ALL)
+            .unwrap_err(),
+        AuthError::UnknownKid
+    );
     // Without a kid every usable key is tried.
     let t = simple_token(Alg::RS256, None);
-    assert_eq!(parse(&t, &limits()).unwrap().verify(&keys, &Alg::ALL).unwrap().kid(), Some("main"));
+    assert_eq!(
+        parse(&t, &limits())
+            .unwrap()
+            .verify(&keys, &Alg::ALL)
+            .unwrap()
+            .kid(),
+        Some("main")
+    );
 }
 
 #[test]
 fn key_without_kid_serves_tokens_with_any_kid() {
     let keys = vec![testing::public_key(Alg::ES256, None)];
     let t = simple_token(Alg::ES256, Some("rotating-123"));
-    assert!(parse(&t, &limits()).unwrap().verify(&keys, &Alg::ALL).is_ok());
+    assert!(parse(&t, &limits())
+        .unwrap()
+        .verify(&keys, &Alg::ALL)
+        .is_ok());
 }
 
 #[test]
 fn kid_of_another_family_is_no_matching_key() {
     let keys = vec![testing::public_key(Alg::ES256, Some("k"))];
     let t = simple_token(Alg::HS256, Some("k"));
-    assert_eq!(parse(&t, &limits()).unwrap().verify(&keys, &Alg::ALL).unwrap_err(), AuthError::NoMatchingKey);
+    assert_eq!(
+        parse(&t, &limits())
+            .unwrap()
+            .verify(&keys, &Alg::ALL)
+            .unwrap_err(),
+        AuthError::NoMatchingKey
+    );
     let t = simple_token(Alg::HS256, None);
-    assert_eq!(parse(&t, &limits()).unwrap().verify(&keys, &Alg::ALL).unwrap_err(), AuthError::NoMatchingKey);
+    assert_eq!(
+        parse(&t, &limits())
+            .unwrap()
+            .verify(&keys, &Alg::ALL)
+            .unwrap_err(),
+        AuthError::NoMatchingKey
+    );
 }
 
 #[test]
 fn alg_switching_from_rs256_to_hs256_fails() {
     let keys = vec![testing::public_key(Alg::RS256, None)];
     use hmac::{Hmac, Mac};
-    let input = format!("{}.{}", b64::encode_url(br#"{"alg":"HS256"}"#), b64::encode_url(b"{}"));
+    let input = format!(
+        "{}.{}",
+        b64::encode_url(br#"{"alg":"HS256"}"#),
+        b64::encode_url(b"{}")
+    );
     let mac = Hmac::<sha2::Sha256>::new_from_slice(testing::RSA_PUB.as_bytes()).unwrap();
     let sig = mac.chain_update(input.as_bytes()).finalize().into_bytes();
     let t = format!("{input}.{}", b64::encode_url(&sig));
-    assert_eq!(parse(&t, &limits()).unwrap().verify(&keys, &Alg::ALL).unwrap_err(), AuthError::NoMatchingKey);
+    assert_eq!(
+        parse(&t, &limits())
+            .unwrap()
+            .verify(&keys, &Alg::ALL)
+            .unwrap_err(),
+        AuthError::NoMatchingKey
+    );
 }
 
 #[test]
@@ -190,31 +325,79 @@ fn tampered_payload_or_signature_fails() {
         let other = b64::encode_url(br#"{"sub":"admin","exp":2000000000}"#);
         parts[1] = &other;
         let forged = parts.join(".");
-        assert_eq!(parse(&forged, &limits()).unwrap().verify(&keys, &Alg::ALL).unwrap_err(), AuthError::BadSignature);
+        assert_eq!(
+            parse(&forged, &limits())
+                .unwrap()
+                .verify(&keys, &Alg::ALL)
+                .unwrap_err(),
+            AuthError::BadSignature
+        );
         let stripped = format!("{}.{}.", parts[0], other);
-        assert_eq!(parse(&stripped, &limits()).unwrap().verify(&keys, &Alg::ALL).unwrap_err(), AuthError::BadSignature);
+        assert_eq!(
+            parse(&stripped, &limits())
+                .unwrap()
+                .verify(&keys, &Alg::ALL)
+                .unwrap_err(),
+            AuthError::BadSignature
+        );
     }
 }
 
 #[test]
 fn payload_must_be_an_object_within_the_depth_limit() {
     let t = token(Alg::HS256, r#"{"alg":"HS256"}"#, "[1]");
-    assert_eq!(parse(&t, &limits()).unwrap().payload(&limits()).unwrap_err(), AuthError::Malformed(PAYLOAD_NOT_OBJECT));
+    assert_eq!(
+        parse(&t, &limits())
+            .unwrap()
+            .payload(&limits())
+            .unwrap_err(),
+        AuthError::Malformed(PAYLOAD_NOT_OBJECT)
+    );
     let deep = format!("{}1{}", r#"{"a":"#.repeat(20), "}".repeat(20));
     let t = token(Alg::HS256, r#"{"alg":"HS256"}"#, &deep);
-    assert_eq!(parse(&t, &limits()).unwrap().payload(&limits()).unwrap_err(), AuthError::Malformed(TOO_DEEP));
-    let t = raw(&format!(r#"{{"alg":"HS256","x":{}1{}}}"#, "[".repeat(40), "]".repeat(40)), "{}", b"");
-    assert_eq!(parse(&t, &limits()).unwrap_err(), AuthError::Malformed(TOO_DEEP));
+    assert_eq!(
+        parse(&t, &limits())
+            .unwrap()
+            .payload(&limits())
+            .unwrap_err(),
+        AuthError::Malformed(TOO_DEEP)
+    );
+    let t = raw(
+        &format!(
+            r#"{{"alg":"HS256","x":{}1{}}}"#,
+            "[".repeat(40),
+            "]".repeat(40)
+        ),
+        "{}",
+        b"",
+    );
+    assert_eq!(
+        parse(&t, &limits()).unwrap_err(),
+        AuthError::Malformed(TOO_DEEP)
+    );
 }
 
 #[test]
 fn error_descriptions_are_header_safe() {
-    for what in [NOT_THREE, BAD_HEADER_JSON, BAD_PAYLOAD_JSON, DUPLICATE, TOO_DEEP, HEADER_NOT_OBJECT, PAYLOAD_NOT_OBJECT, BAD_HEADER_FIELD] {
-        assert!(what.bytes().all(|b| b == b' ' || (b.is_ascii_graphic() && b != b'"' && b != b'\\')), "{what}");
+    for what in [
+        NOT_THREE,
+        BAD_HEADER_JSON,
+        BAD_PAYLOAD_JSON,
+        DUPLICATE,
+        TOO_DEEP,
+        HEADER_NOT_OBJECT,
+        PAYLOAD_NOT_OBJECT,
+        BAD_HEADER_FIELD,
+    ] {
+        assert!(
+            what.bytes()
+                .all(|b| b == b' ' || (b.is_ascii_graphic() && b != b'"' && b != b'\\')),
+            "{what}"
+        );
     }
 }
 
-mod prop {
+mod props {
     use proptest::prelude::*;
 
     use super::*;

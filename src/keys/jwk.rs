@@ -38,9 +38,16 @@ fn bad(path: &str, message: impl Into<String>) -> Problem {
 
 /// Reads a JWK Set (`{"keys": [...]}`); `allowed` is the provider's algorithm list.
 pub fn parse_jwks(json: &Value, allowed: &[Alg], strict: bool) -> Result<JwksOutcome, ConfigError> {
-    let set = json.as_object().ok_or_else(|| ConfigError::new("", "a JWK Set must be a JSON object"))?;
+    let set = json
+        .as_object()
+        .ok_or_else(|| ConfigError::new("", "a JWK Set must be a JSON object"))?;
     let list = match set.get("keys") {
-        None => return Err(ConfigError::new("keys", "required (a JWK Set is {\"keys\": [...]})")),
+        None => {
+            return Err(ConfigError::new(
+                "keys",
+                "required (a JWK Set is {\"keys\": [...]})",
+            ))
+        }
         Some(Value::Array(list)) => list,
         Some(_) => return Err(ConfigError::new("keys", "must be an array")),
     };
@@ -52,7 +59,9 @@ pub fn parse_jwks(json: &Value, allowed: &[Alg], strict: bool) -> Result<JwksOut
             Ok(key) => outcome.keys.push(key),
             Err(Problem::Skip(why)) => outcome.skipped.push(format!("{name} skipped: {why}")),
             Err(Problem::Malformed(e)) if strict => return Err(e.under(&at)),
-            Err(Problem::Malformed(e)) => outcome.skipped.push(format!("{name} skipped: {}", e.under(&at))),
+            Err(Problem::Malformed(e)) => outcome
+                .skipped
+                .push(format!("{name} skipped: {}", e.under(&at))),
         }
     }
     if outcome.keys.is_empty() {
@@ -77,7 +86,9 @@ fn describe(at: &str, jwk: &Value) -> String {
 }
 
 fn one(jwk: &Value, allowed: &[Alg]) -> Result<Key, Problem> {
-    let obj = jwk.as_object().ok_or_else(|| bad("", "a JWK must be a JSON object"))?;
+    let obj = jwk
+        .as_object()
+        .ok_or_else(|| bad("", "a JWK must be a JSON object"))?;
     let kid = optional_str(obj, "kid")?.map(str::to_string);
     if let Some(usage) = optional_str(obj, "use")? {
         if usage != "sig" {
@@ -85,7 +96,9 @@ fn one(jwk: &Value, allowed: &[Alg]) -> Result<Key, Problem> {
         }
     }
     if let Some(ops) = obj.get("key_ops") {
-        let ops = ops.as_array().ok_or_else(|| bad("key_ops", "must be an array of strings"))?;
+        let ops = ops
+            .as_array()
+            .ok_or_else(|| bad("key_ops", "must be an array of strings"))?;
         if ops.iter().any(|op| !op.is_string()) {
             return Err(bad("key_ops", "must be an array of strings"));
         }
@@ -96,9 +109,15 @@ fn one(jwk: &Value, allowed: &[Alg]) -> Result<Key, Problem> {
     let alg = match optional_str(obj, "alg")? {
         None => None,
         Some(name) => match Alg::from_name(name) {
-            None => return Err(Problem::Skip(format!("alg {name:?} is not a signature algorithm jwt-gate verifies"))),
+            None => {
+                return Err(Problem::Skip(format!(
+                    "alg {name:?} is not a signature algorithm jwt-gate verifies"
+                )))
+            }
             Some(a) if !allowed.contains(&a) => {
-                return Err(Problem::Skip(format!("alg {a} is not in the provider's algorithms")))
+                return Err(Problem::Skip(format!(
+                    "alg {a} is not in the provider's algorithms"
+                )))
             }
             Some(a) => Some(a),
         },
@@ -140,7 +159,8 @@ fn required_str<'v>(obj: &'v Map<String, Value>, name: &str) -> Result<&'v str, 
 /// A base64url member, optionally of an exact decoded length.
 fn bytes(obj: &Map<String, Value>, name: &str, len: Option<usize>) -> Result<Vec<u8>, Problem> {
     let text = required_str(obj, name)?;
-    let decoded = b64::decode_url(text).ok_or_else(|| bad(name, "not valid base64url (no padding)"))?;
+    let decoded =
+        b64::decode_url(text).ok_or_else(|| bad(name, "not valid base64url (no padding)"))?;
     match len {
         Some(n) if decoded.len() != n => Err(bad(name, format!("must decode to {n} bytes"))),
         _ => Ok(decoded),

@@ -53,9 +53,10 @@ impl Key {
     fn new(material: Material, kid: Option<String>, alg: Option<Alg>) -> Result<Key, String> {
         let family = material.family();
         match alg {
-            Some(a) if a.family() != family => {
-                Err(format!("alg {a} does not fit a {} key", family_name(family)))
-            }
+            Some(a) if a.family() != family => Err(format!(
+                "alg {a} does not fit a {} key",
+                family_name(family)
+            )),
             _ => Ok(Key { kid, alg, material }),
         }
     }

@@ -29,7 +29,8 @@ pub(super) fn parse(text: &str) -> Result<Material, String> {
     match label {
         "PUBLIC KEY" => spki(&der),
         "RSA PUBLIC KEY" => {
-            rsa(RsaPublicKey::from_pkcs1_der(&der).map_err(|_| "not a valid PKCS#1 RSA public key")?)
+            rsa(RsaPublicKey::from_pkcs1_der(&der)
+                .map_err(|_| "not a valid PKCS#1 RSA public key")?)
         }
         l if l.ends_with("PRIVATE KEY") => {
             Err("a private key; give the public key (PEM \"PUBLIC KEY\") instead".to_string())
@@ -59,7 +60,8 @@ fn decode_block(text: &str) -> Option<(&str, Vec<u8>)> {
 }
 
 fn spki(der: &[u8]) -> Result<Material, String> {
-    let info = SubjectPublicKeyInfoRef::from_der(der).map_err(|_| "not a valid SubjectPublicKeyInfo")?;
+    let info =
+        SubjectPublicKeyInfoRef::from_der(der).map_err(|_| "not a valid SubjectPublicKeyInfo")?;
     let bits = info.subject_public_key.as_bytes().ok_or(NOT_PEM)?;
     let oid = info.algorithm.oid;
     if oid == RSA_ENCRYPTION {
@@ -83,7 +85,9 @@ fn spki(der: &[u8]) -> Result<Material, String> {
         c if c == SECP256R1 => ec_p256(bits),
         c if c == SECP384R1 => ec_p384(bits),
         c if c == SECP521R1 => ec_p521(bits),
-        c => Err(format!("unsupported EC curve {c} (P-256, P-384 and P-521 are supported)")),
+        c => Err(format!(
+            "unsupported EC curve {c} (P-256, P-384 and P-521 are supported)"
+        )),
     }
 }
 
@@ -91,10 +95,14 @@ fn spki(der: &[u8]) -> Result<Material, String> {
 pub(super) fn rsa(key: RsaPublicKey) -> Result<Material, String> {
     let bits = key.n().bits();
     if bits < RSA_MIN_BITS {
-        return Err(format!("RSA key of {bits} bits is too small (at least {RSA_MIN_BITS} required)"));
+        return Err(format!(
+            "RSA key of {bits} bits is too small (at least {RSA_MIN_BITS} required)"
+        ));
     }
     if bits > RSA_MAX_BITS {
-        return Err(format!("RSA key of {bits} bits is too large (at most {RSA_MAX_BITS})"));
+        return Err(format!(
+            "RSA key of {bits} bits is too large (at most {RSA_MAX_BITS})"
+        ));
     }
     Ok(Material::Rsa(Box::new(key)))
 }

@@ -33,12 +33,12 @@ fn lenient(alphabet: &alphabet::Alphabet) -> GeneralPurpose {
 pub fn decode_secret(value: &str, enc: SecretEncoding) -> Result<Vec<u8>, String> {
     match enc {
         SecretEncoding::Utf8 => Ok(value.as_bytes().to_vec()),
-        SecretEncoding::Base64 => {
-            lenient(&alphabet::STANDARD).decode(value).map_err(|_| "not valid base64".to_string())
-        }
-        SecretEncoding::Base64Url => {
-            lenient(&alphabet::URL_SAFE).decode(value).map_err(|_| "not valid base64url".to_string())
-        }
+        SecretEncoding::Base64 => lenient(&alphabet::STANDARD)
+            .decode(value)
+            .map_err(|_| "not valid base64".to_string()),
+        SecretEncoding::Base64Url => lenient(&alphabet::URL_SAFE)
+            .decode(value)
+            .map_err(|_| "not valid base64url".to_string()),
         SecretEncoding::Hex => decode_hex(value).ok_or_else(|| "not valid hex".to_string()),
     }
 }
@@ -56,7 +56,10 @@ fn decode_hex(value: &str) -> Option<Vec<u8>> {
     if bytes.len() % 2 != 0 {
         return None;
     }
-    bytes.chunks_exact(2).map(|pair| Some(nibble(*pair.first()?)? << 4 | nibble(*pair.get(1)?)?)).collect()
+    bytes
+        .chunks_exact(2)
+        .map(|pair| Some(nibble(*pair.first()?)? << 4 | nibble(*pair.get(1)?)?))
+        .collect()
 }
 
 #[cfg(test)]
@@ -65,12 +68,30 @@ mod tests {
 
     #[test]
     fn every_encoding_decodes() {
-        assert_eq!(decode_secret("s3cr3t", SecretEncoding::Utf8).unwrap(), b"s3cr3t");
-        assert_eq!(decode_secret("+/8=", SecretEncoding::Base64).unwrap(), [0xfb, 0xff]);
-        assert_eq!(decode_secret("+/8", SecretEncoding::Base64).unwrap(), [0xfb, 0xff]);
-        assert_eq!(decode_secret("-_8", SecretEncoding::Base64Url).unwrap(), [0xfb, 0xff]);
-        assert_eq!(decode_secret("-_8=", SecretEncoding::Base64Url).unwrap(), [0xfb, 0xff]);
-        assert_eq!(decode_secret("00fFaB", SecretEncoding::Hex).unwrap(), [0x00, 0xff, 0xab]);
+        assert_eq!(
+            decode_secret("s3cr3t", SecretEncoding::Utf8).unwrap(),
+            b"s3cr3t"
+        );
+        assert_eq!(
+            decode_secret("+/8=", SecretEncoding::Base64).unwrap(),
+            [0xfb, 0xff]
+        );
+        assert_eq!(
+            decode_secret("+/8", SecretEncoding::Base64).unwrap(),
+            [0xfb, 0xff]
+        );
+        assert_eq!(
+            decode_secret("-_8", SecretEncoding::Base64Url).unwrap(),
+            [0xfb, 0xff]
+        );
+        assert_eq!(
+            decode_secret("-_8=", SecretEncoding::Base64Url).unwrap(),
+            [0xfb, 0xff]
+        );
+        assert_eq!(
+            decode_secret("00fFaB", SecretEncoding::Hex).unwrap(),
+            [0x00, 0xff, 0xab]
+        );
     }
 
     #[test]

@@ -22,9 +22,15 @@ fn every_algorithm_verifies_with_its_fixture_key() {
 fn a_key_never_verifies_another_family() {
     for key_alg in Alg::ALL {
         let key = testing::public_key(key_alg, None);
-        for alg in Alg::ALL.into_iter().filter(|a| a.family() != key_alg.family()) {
+        for alg in Alg::ALL
+            .into_iter()
+            .filter(|a| a.family() != key_alg.family())
+        {
             assert!(!key.usable_with(alg));
-            assert!(!key.verify(alg, INPUT, &testing::sign(alg, INPUT)), "{key_alg} key, {alg} token");
+            assert!(
+                !key.verify(alg, INPUT, &testing::sign(alg, INPUT)),
+                "{key_alg} key, {alg} token"
+            );
         }
     }
 }
@@ -34,7 +40,10 @@ fn rsa_key_never_verifies_hs256() {
     // The classic confusion: the RSA public key's PEM text used as an HMAC secret.
     let key = Key::from_pem(RSA_PUB, None, None).unwrap();
     use hmac::{Hmac, Mac};
-    let forged = Hmac::<sha2::Sha256>::new_from_slice(RSA_PUB.as_bytes()).unwrap().chain_update(INPUT).finalize();
+    let forged = Hmac::<sha2::Sha256>::new_from_slice(RSA_PUB.as_bytes())
+        .unwrap()
+        .chain_update(INPUT)
+        .finalize();
     assert!(!key.verify(Alg::HS256, INPUT, &forged.into_bytes()));
     assert_eq!(key.family(), KeyFamily::Rsa);
 }
@@ -51,7 +60,9 @@ fn bound_alg_restricts_the_key() {
 
 #[test]
 fn alg_must_fit_the_family() {
-    assert!(Key::hmac(b"k".to_vec(), None, Some(Alg::RS256)).unwrap_err().contains("does not fit"));
+    assert!(Key::hmac(b"k".to_vec(), None, Some(Alg::RS256))
+        .unwrap_err()
+        .contains("does not fit"));
     assert!(Key::from_pem(RSA_PUB, None, Some(Alg::HS256)).is_err());
     assert!(Key::from_pem(EC256_PUB, None, Some(Alg::ES384)).is_err());
     assert!(Key::from_pem(ED25519_PUB, None, Some(Alg::EdDSA)).is_ok());
@@ -59,29 +70,56 @@ fn alg_must_fit_the_family() {
 
 #[test]
 fn empty_secret_is_rejected() {
-    assert_eq!(Key::hmac(Vec::new(), None, None).unwrap_err(), "secret must not be empty");
+    assert_eq!(
+        Key::hmac(Vec::new(), None, None).unwrap_err(),
+        "secret must not be empty"
+    );
 }
 
 #[test]
 fn debug_never_shows_hmac_material() {
     let key = Key::hmac(b"hunter2-very-secret".to_vec(), Some("k1".into()), None).unwrap();
     let shown = format!("{key:?}");
-    assert!(!shown.contains("hunter2") && !shown.contains("104"), "{shown}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("104"),
+        "{shown}"
+    );
     assert!(shown.contains("k1"));
 }
 
 #[test]
 fn pem_forms_are_recognised() {
-    assert_eq!(Key::from_pem(RSA_PUB, None, None).unwrap().family(), KeyFamily::Rsa);
-    assert_eq!(Key::from_pem(RSA_PKCS1_PUB, None, None).unwrap().family(), KeyFamily::Rsa);
-    assert_eq!(Key::from_pem(EC256_PUB, None, None).unwrap().family(), KeyFamily::EcP256);
-    assert_eq!(Key::from_pem(EC384_PUB, None, None).unwrap().family(), KeyFamily::EcP384);
-    assert_eq!(Key::from_pem(EC521_PUB, None, None).unwrap().family(), KeyFamily::EcP521);
-    assert_eq!(Key::from_pem(ED25519_PUB, None, None).unwrap().family(), KeyFamily::Ed25519);
+    assert_eq!(
+        Key::from_pem(RSA_PUB, None, None).unwrap().family(),
+        KeyFamily::Rsa
+    );
+    assert_eq!(
+        Key::from_pem(RSA_PKCS1_PUB, None, None).unwrap().family(),
+        KeyFamily::Rsa
+    );
+    assert_eq!(
+        Key::from_pem(EC256_PUB, None, None).unwrap().family(),
+        KeyFamily::EcP256
+    );
+    assert_eq!(
+        Key::from_pem(EC384_PUB, None, None).unwrap().family(),
+        KeyFamily::EcP384
+    );
+    assert_eq!(
+        Key::from_pem(EC521_PUB, None, None).unwrap().family(),
+        KeyFamily::EcP521
+    );
+    assert_eq!(
+        Key::from_pem(ED25519_PUB, None, None).unwrap().family(),
+        KeyFamily::Ed25519
+    );
     // Whitespace around, CRLF line ends and one long base64 line are all fine.
     let crlf = format!("\n  {}  \n", RSA_PUB.replace('\n', "\r\n"));
     assert!(Key::from_pem(&crlf, None, None).is_ok());
-    let body: String = EC256_PUB.lines().filter(|l| !l.starts_with("-----")).collect();
+    let body: String = EC256_PUB
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
     let one_line = format!("-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----");
     assert!(Key::from_pem(&one_line, None, None).is_ok());
 }
@@ -92,13 +130,26 @@ fn non_public_pem_is_rejected_with_a_clear_message() {
     let e = Key::from_pem(private, None, None).unwrap_err();
     assert!(e.contains("private key"), "{e}");
     assert!(!e.contains("MI"), "must not echo key material: {e}");
-    assert_eq!(Key::from_pem("hello", None, None).unwrap_err(), "not a PEM public key");
+    assert_eq!(
+        Key::from_pem("hello", None, None).unwrap_err(),
+        "not a PEM public key"
+    );
     let mismatched = RSA_PUB.replace("END PUBLIC", "END RSA PUBLIC");
-    assert_eq!(Key::from_pem(&mismatched, None, None).unwrap_err(), "not a PEM public key");
-    let truncated: String = RSA_PUB.lines().enumerate().filter(|(i, _)| *i != 3).map(|(_, l)| format!("{l}\n")).collect();
+    assert_eq!(
+        Key::from_pem(&mismatched, None, None).unwrap_err(),
+        "not a PEM public key"
+    );
+    let truncated: String = RSA_PUB
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i != 3)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
     assert!(Key::from_pem(&truncated, None, None).is_err());
     let cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----";
-    assert!(Key::from_pem(cert, None, None).unwrap_err().contains("certificate"));
+    assert!(Key::from_pem(cert, None, None)
+        .unwrap_err()
+        .contains("certificate"));
 }
 
 #[test]
@@ -157,9 +208,18 @@ fn rsa_jwk() -> serde_json::Value {
 fn ec_jwk(crv: &str, pem: &str) -> serde_json::Value {
     use p256::pkcs8::DecodePublicKey;
     let point = match crv {
-        "P-256" => p256::PublicKey::from_public_key_pem(pem).unwrap().to_sec1_bytes().to_vec(),
-        "P-384" => p384::PublicKey::from_public_key_pem(pem).unwrap().to_sec1_bytes().to_vec(),
-        _ => p521::PublicKey::from_public_key_pem(pem).unwrap().to_sec1_bytes().to_vec(),
+        "P-256" => p256::PublicKey::from_public_key_pem(pem)
+            .unwrap()
+            .to_sec1_bytes()
+            .to_vec(),
+        "P-384" => p384::PublicKey::from_public_key_pem(pem)
+            .unwrap()
+            .to_sec1_bytes()
+            .to_vec(),
+        _ => p521::PublicKey::from_public_key_pem(pem)
+            .unwrap()
+            .to_sec1_bytes()
+            .to_vec(),
     };
     let size = (point.len() - 1) / 2;
     json!({"kty": "EC", "crv": crv, "kid": crv, "x": crate::b64::encode_url(&point[1..=size]),
@@ -167,7 +227,10 @@ fn ec_jwk(crv: &str, pem: &str) -> serde_json::Value {
 }
 
 fn ed_jwk() -> serde_json::Value {
-    let body: String = ED25519_PUB.lines().filter(|l| !l.starts_with("-----")).collect();
+    let body: String = ED25519_PUB
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
     let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body).unwrap();
     json!({"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": crate::b64::encode_url(&der[12..])})
 }
@@ -205,7 +268,10 @@ fn jwks_skips_encryption_and_unsupported_keys_with_a_warning() {
     let out = parse_jwks(&set, &[Alg::RS256], true).unwrap();
     assert_eq!(out.keys.len(), 1);
     assert_eq!(out.skipped.len(), 6, "{:?}", out.skipped);
-    assert_eq!(out.skipped[0], r#"keys[0] (kid "enc-1") skipped: use is "enc", not "sig""#);
+    assert_eq!(
+        out.skipped[0],
+        r#"keys[0] (kid "enc-1") skipped: use is "enc", not "sig""#
+    );
     assert!(out.skipped[1].contains("RSA-OAEP"));
     assert!(out.skipped[5].contains(r#"kid "future""#));
 }
@@ -236,7 +302,11 @@ fn malformed_jwk_is_an_error_inline_and_a_warning_when_fetched() {
     assert_eq!(e.path, "keys[1].n");
     let out = parse_jwks(&set, &Alg::ALL, false).unwrap();
     assert_eq!(out.keys.len(), 1);
-    assert!(out.skipped[0].starts_with(r#"keys[1] (kid "r1") skipped: keys[1].n: not valid base64url"#), "{:?}", out.skipped);
+    assert!(
+        out.skipped[0].starts_with(r#"keys[1] (kid "r1") skipped: keys[1].n: not valid base64url"#),
+        "{:?}",
+        out.skipped
+    );
 }
 
 #[test]
@@ -249,7 +319,12 @@ fn ec_point_not_on_the_curve_is_malformed() {
     assert_eq!(e.to_string(), "keys[0].x: point is not on the curve");
     let mut short = ec_jwk("P-384", EC384_PUB);
     short["x"] = json!("AAAA");
-    assert_eq!(parse_jwks(&json!({"keys": [short]}), &Alg::ALL, true).unwrap_err().path, "keys[0].x");
+    assert_eq!(
+        parse_jwks(&json!({"keys": [short]}), &Alg::ALL, true)
+            .unwrap_err()
+            .path,
+        "keys[0].x"
+    );
 }
 
 #[test]
@@ -259,29 +334,76 @@ fn jwks_with_no_usable_key_is_an_error() {
     let e = parse_jwks(&json!({"keys": [enc]}), &Alg::ALL, false).unwrap_err();
     assert_eq!(e.path, "keys");
     assert!(e.message.starts_with("no usable key"), "{e}");
-    assert_eq!(parse_jwks(&json!({"keys": []}), &Alg::ALL, true).unwrap_err().path, "keys");
-    assert_eq!(parse_jwks(&json!({}), &Alg::ALL, false).unwrap_err().path, "keys");
-    assert_eq!(parse_jwks(&json!([]), &Alg::ALL, false).unwrap_err().path, "");
-    assert_eq!(parse_jwks(&json!({"keys": {}}), &Alg::ALL, false).unwrap_err().message, "must be an array");
+    assert_eq!(
+        parse_jwks(&json!({"keys": []}), &Alg::ALL, true)
+            .unwrap_err()
+            .path,
+        "keys"
+    );
+    assert_eq!(
+        parse_jwks(&json!({}), &Alg::ALL, false).unwrap_err().path,
+        "keys"
+    );
+    assert_eq!(
+        parse_jwks(&json!([]), &Alg::ALL, false).unwrap_err().path,
+        ""
+    );
+    assert_eq!(
+        parse_jwks(&json!({"keys": {}}), &Alg::ALL, false)
+            .unwrap_err()
+            .message,
+        "must be an array"
+    );
 }
 
 #[test]
 fn jwk_member_types_are_checked() {
     let mut k = rsa_jwk();
     k["kid"] = json!(7);
-    assert_eq!(parse_jwks(&json!({"keys": [k]}), &Alg::ALL, true).unwrap_err().path, "keys[0].kid");
+    assert_eq!(
+        parse_jwks(&json!({"keys": [k]}), &Alg::ALL, true)
+            .unwrap_err()
+            .path,
+        "keys[0].kid"
+    );
     let mut k = rsa_jwk();
     k["key_ops"] = json!("verify");
-    assert_eq!(parse_jwks(&json!({"keys": [k]}), &Alg::ALL, true).unwrap_err().path, "keys[0].key_ops");
+    assert_eq!(
+        parse_jwks(&json!({"keys": [k]}), &Alg::ALL, true)
+            .unwrap_err()
+            .path,
+        "keys[0].key_ops"
+    );
     let mut k = rsa_jwk();
     k["alg"] = json!("ES256");
-    assert_eq!(parse_jwks(&json!({"keys": [k]}), &Alg::ALL, true).unwrap_err().path, "keys[0].alg");
-    assert_eq!(parse_jwks(&json!({"keys": [1]}), &Alg::ALL, true).unwrap_err().path, "keys[0]");
-    assert_eq!(parse_jwks(&json!({"keys": [{"n": "AQAB"}]}), &Alg::ALL, true).unwrap_err().path, "keys[0].kty");
+    assert_eq!(
+        parse_jwks(&json!({"keys": [k]}), &Alg::ALL, true)
+            .unwrap_err()
+            .path,
+        "keys[0].alg"
+    );
+    assert_eq!(
+        parse_jwks(&json!({"keys": [1]}), &Alg::ALL, true)
+            .unwrap_err()
+            .path,
+        "keys[0]"
+    );
+    assert_eq!(
+        parse_jwks(&json!({"keys": [{"n": "AQAB"}]}), &Alg::ALL, true)
+            .unwrap_err()
+            .path,
+        "keys[0].kty"
+    );
     let mut k = rsa_jwk();
     k["key_ops"] = json!(["verify", "sign"]);
     k["use"] = json!("sig");
-    assert_eq!(parse_jwks(&json!({"keys": [k]}), &Alg::ALL, true).unwrap().keys.len(), 1);
+    assert_eq!(
+        parse_jwks(&json!({"keys": [k]}), &Alg::ALL, true)
+            .unwrap()
+            .keys
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -289,5 +411,8 @@ fn oct_jwk_secret_never_appears_in_warnings() {
     let set = json!({"keys": [{"kty": "oct", "kid": "h", "k": "c2VjcmV0LXZhbHVl", "alg": "HS256"}, rsa_jwk()]});
     let out = parse_jwks(&set, &[Alg::RS256], false).unwrap();
     assert_eq!(out.keys.len(), 1);
-    assert!(out.skipped.iter().all(|w| !w.contains("c2VjcmV0") && !w.contains("secret-value")));
+    assert!(out
+        .skipped
+        .iter()
+        .all(|w| !w.contains("c2VjcmV0") && !w.contains("secret-value")));
 }
