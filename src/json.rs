@@ -208,7 +208,7 @@ mod tests {
             }
         }
         let e = parse_strict(br#"{"alg":"HS256","alg":"none"}"#, 16).unwrap_err();
-        assert_eq!(e.to_string(), "duplicate key \"alg\" at line 1 column 27");
+        assert_eq!(e.to_string(), "duplicate key \"alg\" at line 1 column 20");
     }
 
     #[test]
