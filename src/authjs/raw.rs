@@ -1,0 +1,39 @@
+//! The `authjs` object of a provider, as written in the plugin configuration.
+
+use serde::Deserialize;
+
+/// `"authjs": {"secret_env": "AUTH_SECRET", "cookie": "authjs.session-token", "version": 5}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuthJs {
+    /// Environment variable(s) holding the secret, newest first.
+    pub secret_env: Option<OneOrMany<String>>,
+    /// The secret(s) themselves, newest first (discouraged: the config is not a secret store).
+    pub secret: Option<OneOrMany<String>>,
+    /// The session cookie's name, without `__Secure-` (accepted with and without it) and
+    /// without a chunk suffix. Default: `authjs.session-token` (v5), `next-auth.session-token` (v4).
+    pub cookie: Option<String>,
+    /// 5 = Auth.js (`@auth/core`, next-auth v5), 4 = NextAuth.js v4. Default 5.
+    pub version: Option<u8>,
+}
+
+/// A single value or a list: `"AUTH_SECRET"` or `["AUTH_SECRET_1", "AUTH_SECRET"]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    /// One value.
+    One(T),
+    /// A list of values.
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    /// The values, with their JSON path suffix (`""` for a single value, `"[i]"` in a list).
+    #[must_use]
+    pub fn into_indexed(self) -> Vec<(String, T)> {
+        match self {
+            OneOrMany::One(v) => vec![(String::new(), v)],
+            OneOrMany::Many(vs) => vs.into_iter().enumerate().map(|(i, v)| (format!("[{i}]"), v)).collect(),
+        }
+    }
+}
