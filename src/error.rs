@@ -51,6 +51,10 @@ pub enum AuthError {
     RouteDenied,
     /// The request path cannot be normalized safely.
     BadPath,
+    /// The user check says the token's subject no longer exists.
+    UserNotFound,
+    /// The user check could not be made and `on_error` is `deny`.
+    UserCheckUnavailable,
 }
 
 /// What the client is told, and which RFC 6750 error code goes in the challenge.
@@ -106,6 +110,8 @@ impl AuthError {
             AuthError::InsufficientScope => "insufficient_scope",
             AuthError::RouteDenied => "route_denied",
             AuthError::BadPath => "bad_path",
+            AuthError::UserNotFound => "user_not_found",
+            AuthError::UserCheckUnavailable => "user_check_unavailable",
         }
     }
 
@@ -135,6 +141,8 @@ impl AuthError {
             AuthError::InsufficientScope => "insufficient scope",
             AuthError::RouteDenied => "access to this route is denied",
             AuthError::BadPath => "request path cannot be normalized",
+            AuthError::UserNotFound => "user not found",
+            AuthError::UserCheckUnavailable => "user check unavailable",
         }
     }
 
@@ -146,7 +154,7 @@ impl AuthError {
             AuthError::ClaimMismatch | AuthError::InsufficientScope | AuthError::RouteDenied => {
                 Reply::Forbidden
             }
-            AuthError::KeysUnavailable => Reply::Unavailable,
+            AuthError::KeysUnavailable | AuthError::UserCheckUnavailable => Reply::Unavailable,
             _ => Reply::Unauthorized,
         }
     }

@@ -1,6 +1,6 @@
 //! GLUE: the proxy-wasm `HttpContext`. Reads the request, asks `gate` for a verdict
-//! and applies it: header changes, a local reply, or a pause while a provider's keys
-//! are fetched (the root resumes the stream through [`resume`]).
+//! and applies it: header changes, a local reply, or a pause while a callout (a
+//! provider's keys, a user check) is under way; [`resume`] finishes paused requests.
 
 use std::rc::Rc;
 
@@ -11,10 +11,11 @@ use proxy_wasm::types::{Action, MapType};
 
 use crate::config::Mode;
 use crate::error::AuthError;
-use crate::gate::{self, Denial, HeaderOp, Outcome, Request};
+use crate::gate::{self, Authenticated, Denial, HeaderOp, Outcome, Request};
 use crate::metrics::{self, Decision};
 use crate::response;
-use crate::root::{now_ms, Shared, Waiter};
+use crate::root::{now_ms, Shared, WaitFor, Waiter};
+use crate::usercheck::{self, OnError, UserStatus};
 
 /// Longest `kid` echoed in a log line: it is attacker-controlled.
 const MAX_LOGGED_KID: usize = 64;
@@ -49,32 +50,69 @@ impl Context for Filter {
         body_size: usize,
         _num_trailers: usize,
     ) {
+        if self
+            .shared
+            .on_fetch_response(token_id, num_headers, body_size)
+        {
+            return;
+        }
+        let Some((provider, subject, _)) = self.shared.user_calls.borrow_mut().remove(&token_id)
+        else {
+            return;
+        };
+        let status = (num_headers > 0)
+            .then(|| {
+                hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+                    .ok()
+                    .flatten()
+            })
+            .flatten()
+            .and_then(|s| s.parse().ok());
+        let answer = usercheck::classify(status);
+        let label = match answer {
+            UserStatus::Active => "active",
+            UserStatus::Gone => "not_found",
+            UserStatus::Unknown => "error",
+        };
         self.shared
-            .on_fetch_response(token_id, num_headers, body_size);
+            .metrics
+            .increment(&format!("jwt_gate.user_checks.{label}"));
+        if let Some(p) = self.shared.config.providers.get(provider) {
+            if let Some(value) = p
+                .user_check
+                .as_ref()
+                .and_then(|c| c.cache_value(answer, now_ms() / 1000))
+            {
+                let key = usercheck::cache_key(&p.name, &subject);
+                let _ = hostcalls::set_shared_data(&key, Some(value.as_bytes()), None);
+            }
+        }
+        self.shared.wake_with(WaitFor::User(token_id), Some(answer));
     }
 }
 
 impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        match process(&self.shared, self.context_id, true) {
+        match process(&self.shared, self.context_id, true, None) {
             Step::Forwarded => Action::Continue,
             Step::Replied | Step::Waiting => Action::Pause,
         }
     }
 }
 
-/// Re-runs a paused request from another context (keys arrived, or its wait ended).
-pub fn resume(shared: &Shared, context_id: u32) {
+/// Finishes a paused request from another context (its callout answered, or its wait
+/// ended). `user` is the user-check answer it waited for, if any.
+pub fn resume(shared: &Shared, context_id: u32, user: Option<UserStatus>) {
     if hostcalls::set_effective_context(context_id).is_err() {
         return; // the stream is gone
     }
-    if let Step::Forwarded = process(shared, context_id, false) {
+    if let Step::Forwarded = process(shared, context_id, false, user) {
         let _ = hostcalls::resume_http_request();
     }
 }
 
-/// Decides and applies. `may_wait`: a request whose keys are missing may pause for a fetch.
-fn process(shared: &Shared, context_id: u32, may_wait: bool) -> Step {
+/// Decides and applies. `may_wait`: the request may pause for a callout.
+fn process(shared: &Shared, context_id: u32, may_wait: bool, user: Option<UserStatus>) -> Step {
     // Bytes, not the SDK's String variant: that one panics on a non-UTF-8 header value.
     let headers: Vec<(String, String)> = hostcalls::get_map_bytes(MapType::HttpRequestHeaders)
         .unwrap_or_default()
@@ -103,45 +141,188 @@ fn process(shared: &Shared, context_id: u32, may_wait: bool) -> Step {
         Some((i, rule)) => debug!("#{context_id} jwt-gate rule={i} match={}", rule.matcher),
         None => debug!("#{context_id} jwt-gate rule=default"),
     }
-    match verdict.outcome {
-        Outcome::Forward {
-            ops,
-            would_deny,
-            provider: _,
-        } => {
-            apply(&ops);
-            let decision = match &would_deny {
-                Some(denial) => {
-                    log_denial(shared, context_id, "would deny", denial, verdict.rule);
-                    Decision::WouldDeny
-                }
-                None if config.mode == Mode::Bypass => Decision::Bypass,
-                None => Decision::Allow,
-            };
-            shared.metrics.increment(decision.metric());
-            Step::Forwarded
-        }
+    let (ops, would_deny) = match verdict.outcome {
         Outcome::Deny { ops, denial } => {
             if may_wait && wait_for_keys(shared, context_id, &denial, now_ms) {
                 return Step::Waiting;
             }
-            apply(&ops);
-            log_denial(shared, context_id, "deny", &denial, verdict.rule);
-            shared.metrics.increment(Decision::Deny.metric());
-            let reply = response::build(config, &denial, request.path);
-            let reply_headers: Vec<(&str, &str)> = reply
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect();
-            let _ = hostcalls::send_http_response(
-                reply.status,
-                reply_headers,
-                Some(reply.body.as_bytes()),
+            return deny(
+                shared,
+                context_id,
+                &ops,
+                &denial,
+                verdict.rule,
+                request.path,
             );
-            Step::Replied
+        }
+        Outcome::Forward {
+            ops,
+            would_deny,
+            authenticated: None,
+        } => (ops, would_deny),
+        Outcome::Forward {
+            ops,
+            would_deny,
+            authenticated: Some(who),
+        } => match check_user(shared, context_id, &who, may_wait, user, now_ms) {
+            UserGate::Pass => (ops, would_deny),
+            UserGate::Wait => return Step::Waiting,
+            UserGate::Deny(denial) if config.mode == Mode::Audit => {
+                let mut ops = ops;
+                ops.push(gate::would_deny_header(&denial));
+                (ops, Some(denial))
+            }
+            UserGate::Deny(denial) => {
+                return deny(
+                    shared,
+                    context_id,
+                    &ops,
+                    &denial,
+                    verdict.rule,
+                    request.path,
+                )
+            }
+        },
+    };
+    apply(&ops);
+    let decision = match would_deny {
+        Some(denial) => {
+            log_denial(shared, context_id, "would deny", &denial, verdict.rule);
+            Decision::WouldDeny
+        }
+        None if config.mode == Mode::Bypass => Decision::Bypass,
+        None => Decision::Allow,
+    };
+    shared.metrics.increment(decision.metric());
+    Step::Forwarded
+}
+
+fn deny(
+    shared: &Shared,
+    context_id: u32,
+    ops: &[HeaderOp],
+    denial: &Denial,
+    rule: Option<usize>,
+    path: &str,
+) -> Step {
+    apply(ops);
+    log_denial(shared, context_id, "deny", denial, rule);
+    shared.metrics.increment(Decision::Deny.metric());
+    let reply = response::build(&shared.config, denial, path);
+    let reply_headers: Vec<(&str, &str)> = reply
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let _ = hostcalls::send_http_response(reply.status, reply_headers, Some(reply.body.as_bytes()));
+    Step::Replied
+}
+
+/// What the user check says about a verified token.
+enum UserGate {
+    Pass,
+    Wait,
+    Deny(Denial),
+}
+
+/// Runs the provider's user check: shared-data cache first, else one callout per
+/// subject (concurrent requests for the same subject wait on the same call).
+fn check_user(
+    shared: &Shared,
+    context_id: u32,
+    who: &Authenticated,
+    may_wait: bool,
+    answer: Option<UserStatus>,
+    now_ms: u64,
+) -> UserGate {
+    let Some(provider) = shared.config.providers.get(who.provider) else {
+        return UserGate::Pass;
+    };
+    let Some(check) = provider.user_check.as_ref() else {
+        return UserGate::Pass;
+    };
+    let denial = |error| Denial {
+        provider: Some(provider.name.clone()),
+        provider_index: Some(who.provider),
+        ..Denial::from(error)
+    };
+    let Some(subject) = who.subject.as_deref() else {
+        return UserGate::Deny(denial(AuthError::UserNotFound));
+    };
+    let key = usercheck::cache_key(&provider.name, subject);
+    let cached = || {
+        let (value, _) = hostcalls::get_shared_data(&key).ok()?;
+        usercheck::cached(&value?, now_ms / 1000)
+    };
+    let status = match answer.or_else(cached) {
+        Some(status) => status,
+        None if may_wait => {
+            return start_user_call(shared, context_id, who.provider, subject, check, now_ms)
+        }
+        None => UserStatus::Unknown,
+    };
+    match (status, check.on_error) {
+        (UserStatus::Active, _) | (UserStatus::Unknown, OnError::Allow) => UserGate::Pass,
+        (UserStatus::Gone, _) => UserGate::Deny(denial(AuthError::UserNotFound)),
+        (UserStatus::Unknown, OnError::Deny) => {
+            UserGate::Deny(denial(AuthError::UserCheckUnavailable))
         }
     }
+}
+
+fn start_user_call(
+    shared: &Shared,
+    context_id: u32,
+    provider: usize,
+    subject: &str,
+    check: &usercheck::UserCheck,
+    now_ms: u64,
+) -> UserGate {
+    let existing = shared
+        .user_calls
+        .borrow()
+        .iter()
+        .find(|(_, (p, s, _))| *p == provider && s == subject)
+        .map(|(t, _)| *t);
+    // The wait is bounded by the root's tick even if the calling stream dies.
+    let deadline_ms = now_ms.saturating_add(check.timeout_ms).saturating_add(1000);
+    let token = match existing {
+        Some(token) => token,
+        None => {
+            let path = check.path_for(subject);
+            let headers = vec![
+                (":method", "GET"),
+                (":path", path.as_str()),
+                (":authority", check.authority.as_str()),
+            ];
+            let timeout = std::time::Duration::from_millis(check.timeout_ms);
+            match hostcalls::dispatch_http_call(&check.cluster, headers, None, vec![], timeout) {
+                Ok(token) => {
+                    shared
+                        .user_calls
+                        .borrow_mut()
+                        .insert(token, (provider, subject.to_string(), deadline_ms));
+                    token
+                }
+                // Could not even ask: decide as for an unusable answer.
+                Err(_) => {
+                    shared.metrics.increment("jwt_gate.user_checks.error");
+                    return match check.on_error {
+                        OnError::Allow => UserGate::Pass,
+                        OnError::Deny => {
+                            UserGate::Deny(Denial::from(AuthError::UserCheckUnavailable))
+                        }
+                    };
+                }
+            }
+        }
+    };
+    shared.waiters.borrow_mut().push(Waiter {
+        context_id,
+        wait_for: WaitFor::User(token),
+        deadline_ms,
+    });
+    UserGate::Wait
 }
 
 /// Keys never loaded, or an unknown `kid` that a (rate-limited) re-fetch may bring:
@@ -176,7 +357,7 @@ fn wait_for_keys(shared: &Shared, context_id: u32, denial: &Denial, now_ms: u64)
     let timeout_ms = u64::try_from(remote.timeout.as_millis()).unwrap_or(u64::MAX);
     shared.waiters.borrow_mut().push(Waiter {
         context_id,
-        provider,
+        wait_for: WaitFor::Keys(provider),
         deadline_ms: now_ms.saturating_add(timeout_ms),
     });
     true

@@ -75,6 +75,12 @@ pub struct Denial {
     pub redirect_to_login: bool,
 }
 
+impl From<AuthError> for Denial {
+    fn from(error: AuthError) -> Self {
+        Denial::new(error)
+    }
+}
+
 impl Denial {
     fn new(error: AuthError) -> Self {
         Denial {
@@ -97,8 +103,8 @@ pub enum Outcome {
         ops: Vec<HeaderOp>,
         /// Audit mode: the denial that enforce mode would have sent.
         would_deny: Option<Denial>,
-        /// The provider that verified the token, if one did.
-        provider: Option<String>,
+        /// Who verified, if a token did (the glue may still run the user check).
+        authenticated: Option<Authenticated>,
     },
     /// Answer locally.
     Deny {
@@ -107,6 +113,24 @@ pub enum Outcome {
         /// Why.
         denial: Denial,
     },
+}
+
+/// A token that passed its provider's checks and the route's requirement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    /// Index into `Config::providers`.
+    pub provider: usize,
+    /// The `sub` claim, when it is a string.
+    pub subject: Option<String>,
+}
+
+/// The header that marks a request audit mode would have denied.
+#[must_use]
+pub fn would_deny_header(denial: &Denial) -> HeaderOp {
+    HeaderOp::Set(
+        DECISION_HEADER.into(),
+        format!("would-deny; reason={}", denial.error.label()),
+    )
 }
 
 /// The full verdict: the matched rule (for `jwt-gate-check` and debug logs) and the outcome.
@@ -144,26 +168,23 @@ pub fn evaluate(config: &Config, keys: &dyn KeySource, req: &Request<'_>, now: u
             outcome: Outcome::Forward {
                 ops,
                 would_deny: None,
-                provider: None,
+                authenticated: None,
             },
         };
     }
     let (rule, result) = decide(config, keys, req, now, &mut ops);
     let outcome = match (result, config.mode) {
-        (Ok(provider), _) => Outcome::Forward {
+        (Ok(authenticated), _) => Outcome::Forward {
             ops,
             would_deny: None,
-            provider,
+            authenticated,
         },
         (Err(denial), Mode::Audit) => {
-            ops.push(HeaderOp::Set(
-                DECISION_HEADER.into(),
-                format!("would-deny; reason={}", denial.error.label()),
-            ));
+            ops.push(would_deny_header(&denial));
             Outcome::Forward {
                 ops,
                 would_deny: Some(denial),
-                provider: None,
+                authenticated: None,
             }
         }
         (Err(denial), _) => Outcome::Deny { ops, denial },
@@ -171,14 +192,14 @@ pub fn evaluate(config: &Config, keys: &dyn KeySource, req: &Request<'_>, now: u
     Verdict { rule, outcome }
 }
 
-/// Matches the rule and runs its action; `Ok` names the provider that verified, if any.
+/// Matches the rule and runs its action; `Ok` names who verified, if a token did.
 fn decide(
     config: &Config,
     keys: &dyn KeySource,
     req: &Request<'_>,
     now: u64,
     ops: &mut Vec<HeaderOp>,
-) -> (Option<usize>, Result<Option<String>, Denial>) {
+) -> (Option<usize>, Result<Option<Authenticated>, Denial>) {
     let normalized = match path::normalize(req.path) {
         Ok(p) => p,
         Err(e) => return (None, Err(Denial::new(e))),
@@ -215,7 +236,7 @@ fn authenticate(
     now: u64,
     ops: &mut Vec<HeaderOp>,
     required: bool,
-) -> Result<Option<String>, Denial> {
+) -> Result<Option<Authenticated>, Denial> {
     let parts = RequestParts {
         headers: req.headers,
         path: req.path,
@@ -241,7 +262,16 @@ fn authenticate(
                             req,
                             ops,
                         )
-                        .map(|()| Some(provider.name.clone()))
+                        .map(|()| {
+                            Some(Authenticated {
+                                provider: index,
+                                subject: verified
+                                    .claims
+                                    .get("sub")
+                                    .and_then(|v| v.as_str())
+                                    .map(str::to_string),
+                            })
+                        })
                     }
                     Err(failure) => failure,
                 },

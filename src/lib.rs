@@ -26,6 +26,7 @@ pub mod response;
 pub mod rules;
 #[cfg(test)]
 mod testing;
+pub mod usercheck;
 pub mod verify;
 
 // Glue: the only modules that name proxy-wasm traits.
@@ -44,3 +45,4 @@ mod entry {
         });
     }}
 }
+pub mod authjs;

@@ -17,6 +17,7 @@ use crate::filter::{self, Filter};
 use crate::keystore::KeyStore;
 use crate::metrics::{self, Decision};
 use crate::remote::MAX_JWKS_BYTES;
+use crate::usercheck::UserStatus;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// How often the root checks refreshes, stale fetches and paused requests.
@@ -53,13 +54,22 @@ impl Metrics {
     }
 }
 
-/// A request paused until a provider's keys arrive.
+/// What a paused request waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitFor {
+    /// A provider's key set.
+    Keys(usize),
+    /// A user-check callout (its token).
+    User(u32),
+}
+
+/// A request paused until a callout answers.
 #[derive(Debug, Clone, Copy)]
 pub struct Waiter {
     /// The paused stream.
     pub context_id: u32,
-    /// The provider whose keys it waits for.
-    pub provider: usize,
+    /// What it waits for.
+    pub wait_for: WaitFor,
     /// When it stops waiting (ms since the epoch).
     pub deadline_ms: u64,
 }
@@ -75,6 +85,8 @@ pub struct Shared {
     pub fetches: RefCell<HashMap<u32, (usize, u64)>>,
     /// Paused requests.
     pub waiters: RefCell<Vec<Waiter>>,
+    /// User-check callouts in flight: token → (provider, subject, deadline ms).
+    pub user_calls: RefCell<HashMap<u32, (usize, String, u64)>>,
     /// Metric ids.
     pub metrics: Rc<Metrics>,
 }
@@ -162,7 +174,7 @@ impl Shared {
                 .as_ref()
                 .map(|(s, cc, b)| (*s, cc.as_deref(), b.as_slice())),
         );
-        self.wake(Some(provider));
+        self.wake(WaitFor::Keys(provider));
         true
     }
 
@@ -193,19 +205,22 @@ impl Shared {
         }
     }
 
-    /// Re-runs paused requests (those waiting for `provider`, or all when `None`), without
-    /// letting them wait again.
-    pub fn wake(&self, provider: Option<usize>) {
+    /// Re-runs the requests paused for `what`, without letting them wait again.
+    pub fn wake(&self, what: WaitFor) {
+        self.wake_with(what, None);
+    }
+
+    /// Like [`Shared::wake`], handing a user-check answer to the woken requests.
+    pub fn wake_with(&self, what: WaitFor, user: Option<UserStatus>) {
         let woken: Vec<Waiter> = {
             let mut waiters = self.waiters.borrow_mut();
-            let (now, keep): (Vec<Waiter>, Vec<Waiter>) = waiters
-                .drain(..)
-                .partition(|w| provider.is_none_or(|p| p == w.provider));
+            let (now, keep): (Vec<Waiter>, Vec<Waiter>) =
+                waiters.drain(..).partition(|w| w.wait_for == what);
             *waiters = keep;
             now
         };
         for w in woken {
-            filter::resume(self, w.context_id);
+            filter::resume(self, w.context_id, user);
         }
     }
 
@@ -222,8 +237,13 @@ impl Shared {
         for (token, provider) in stale {
             self.fetches.borrow_mut().remove(&token);
             self.record_fetch(provider, None);
-            self.wake(Some(provider));
+            self.wake(WaitFor::Keys(provider));
         }
+        // A user check whose answer never came (its stream died): forget it so the
+        // next request for that subject asks again.
+        self.user_calls
+            .borrow_mut()
+            .retain(|_, (_, _, deadline)| now <= *deadline);
         let expired: Vec<Waiter> = {
             let mut waiters = self.waiters.borrow_mut();
             let (gone, keep): (Vec<Waiter>, Vec<Waiter>) =
@@ -232,7 +252,7 @@ impl Shared {
             gone
         };
         for w in expired {
-            filter::resume(self, w.context_id);
+            filter::resume(self, w.context_id, None);
         }
         let due = self.keys.borrow().due(&self.config, now / 1000);
         for provider in due {
@@ -321,13 +341,17 @@ impl RootContext for Root {
             config.providers.len(),
             config.mode
         );
-        let has_remote = config.providers.iter().any(|p| p.remote.is_some());
+        let has_remote = config
+            .providers
+            .iter()
+            .any(|p| p.remote.is_some() || p.user_check.is_some());
         let keys = KeyStore::new(&config, now_ms() / 1000);
         self.shared = Some(Rc::new(Shared {
             config: Rc::new(config),
             keys: RefCell::new(keys),
             fetches: RefCell::new(HashMap::new()),
             waiters: RefCell::new(Vec::new()),
+            user_calls: RefCell::new(HashMap::new()),
             metrics: Rc::clone(&self.metrics),
         }));
         if has_remote {

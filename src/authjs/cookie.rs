@@ -12,7 +12,7 @@
 //! * a cookie name sent twice with different values, or a whole cookie next to chunks,
 //!   is rejected (empty values are ignored, as Auth.js does: that is how it clears them).
 
-use std::collections::BTreeMap;
+use std::collections::btree_map::{BTreeMap, Entry};
 use std::fmt;
 
 use crate::error::AuthError;
@@ -53,7 +53,10 @@ impl fmt::Debug for SessionCookie {
 
 /// The session cookie under the first of `names` (most preferred first) present in
 /// `headers`. `Ok(None)` = none of them is present.
-pub(super) fn find(names: &[String], headers: &[(String, String)]) -> Result<Option<SessionCookie>, AuthError> {
+pub(super) fn find(
+    names: &[String],
+    headers: &[(String, String)],
+) -> Result<Option<SessionCookie>, AuthError> {
     for name in names {
         if let Some(found) = find_one(name, headers)? {
             return Ok(Some(found));
@@ -80,24 +83,28 @@ fn find_one(name: &str, headers: &[(String, String)]) -> Result<Option<SessionCo
         .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
         .flat_map(|(_, v)| crate::cookie::pairs(v))
         .filter(|(_, v)| !v.is_empty());
+    let twice = AuthError::Malformed("session cookie sent twice");
     for (cookie, value) in cookies {
-        let slot = if cookie == name {
-            &mut whole
+        if cookie == name {
+            match whole {
+                Some(seen) if seen != value => return Err(twice),
+                _ => whole = Some(value),
+            }
         } else if let Some(index) = chunk_index(name, cookie) {
-            chunks.entry(index).or_default();
-            chunks.get_mut(&index).ok_or(AuthError::Malformed("session cookie chunk missing"))?
-        } else {
-            continue;
-        };
-        match slot {
-            Some(seen) if *seen != value => return Err(AuthError::Malformed("session cookie sent twice")),
-            _ => *slot = Some(value),
+            match chunks.entry(index) {
+                Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                Entry::Occupied(seen) if *seen.get() != value => return Err(twice),
+                Entry::Occupied(_) => {}
+            }
         }
     }
-    let chunks: BTreeMap<usize, &str> = chunks.into_iter().filter_map(|(i, v)| Some((i, v?))).collect();
     match (whole, chunks.is_empty()) {
         (None, true) => Ok(None),
-        (Some(_), false) => Err(AuthError::Malformed("session cookie is both whole and chunked")),
+        (Some(_), false) => Err(AuthError::Malformed(
+            "session cookie is both whole and chunked",
+        )),
         (Some(value), true) => Ok(Some(SessionCookie {
             value: value.to_string(),
             cookie_names: vec![name.to_string()],
@@ -125,7 +132,10 @@ mod tests {
     use super::*;
 
     fn headers(cookies: &[&str]) -> Vec<(String, String)> {
-        cookies.iter().map(|c| ("cookie".to_string(), (*c).to_string())).collect()
+        cookies
+            .iter()
+            .map(|c| ("cookie".to_string(), (*c).to_string()))
+            .collect()
     }
 
     fn names() -> Vec<String> {
@@ -143,8 +153,13 @@ mod tests {
 
     #[test]
     fn ten_chunks_sort_numerically() {
-        let cookies: Vec<String> = (0..11).rev().map(|i| format!("s.{i}={}", char::from(b'a' + i))).collect();
-        let got = find(&names(), &headers(&[&cookies.join("; ")])).unwrap().unwrap();
+        let cookies: Vec<String> = (0..11)
+            .rev()
+            .map(|i| format!("s.{i}={}", char::from(b'a' + i)))
+            .collect();
+        let got = find(&names(), &headers(&[&cookies.join("; ")]))
+            .unwrap()
+            .unwrap();
         assert_eq!(got.value, "abcdefghijk");
     }
 
@@ -158,28 +173,42 @@ mod tests {
 
     #[test]
     fn secure_cookie_is_preferred_over_plain() {
-        let got = find(&names(), &headers(&["s=plain; __Secure-s=secure"])).unwrap().unwrap();
+        let got = find(&names(), &headers(&["s=plain; __Secure-s=secure"]))
+            .unwrap()
+            .unwrap();
         assert_eq!((got.value.as_str(), got.name()), ("secure", "__Secure-s"));
     }
 
     #[test]
     fn whole_and_chunked_together_is_rejected() {
         let err = find(&names(), &headers(&["s=x; s.0=a"])).unwrap_err();
-        assert_eq!(err, AuthError::Malformed("session cookie is both whole and chunked"));
+        assert_eq!(
+            err,
+            AuthError::Malformed("session cookie is both whole and chunked")
+        );
     }
 
     #[test]
     fn conflicting_duplicates_are_rejected_identical_ones_are_not() {
         assert!(find(&names(), &headers(&["s=a", "s=b"])).is_err());
         assert!(find(&names(), &headers(&["s.0=a; s.0=b"])).is_err());
-        assert_eq!(find(&names(), &headers(&["s=a", "s=a"])).unwrap().unwrap().value, "a");
+        assert_eq!(
+            find(&names(), &headers(&["s=a", "s=a"]))
+                .unwrap()
+                .unwrap()
+                .value,
+            "a"
+        );
     }
 
     #[test]
     fn similar_names_and_empty_values_are_not_the_session() {
         let h = headers(&["s.x=1; s.01=2; s-x=3; ss=4; s.=5; s.1000=6; s=; x.s=7"]);
         assert_eq!(find(&names(), &h).unwrap(), None);
-        assert_eq!(find(&names(), &[("authorization".into(), "s=1".into())]).unwrap(), None);
+        assert_eq!(
+            find(&names(), &[("authorization".into(), "s=1".into())]).unwrap(),
+            None
+        );
     }
 
     #[test]
@@ -190,7 +219,9 @@ mod tests {
 
     #[test]
     fn debug_output_hides_the_value() {
-        let got = find(&names(), &headers(&["s=secret-jwe"])).unwrap().unwrap();
+        let got = find(&names(), &headers(&["s=secret-jwe"]))
+            .unwrap()
+            .unwrap();
         assert!(!format!("{got:?}").contains("secret-jwe"));
     }
 }

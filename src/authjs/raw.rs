@@ -33,7 +33,11 @@ impl<T> OneOrMany<T> {
     pub fn into_indexed(self) -> Vec<(String, T)> {
         match self {
             OneOrMany::One(v) => vec![(String::new(), v)],
-            OneOrMany::Many(vs) => vs.into_iter().enumerate().map(|(i, v)| (format!("[{i}]"), v)).collect(),
+            OneOrMany::Many(vs) => vs
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (format!("[{i}]"), v))
+                .collect(),
         }
     }
 }

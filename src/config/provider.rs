@@ -10,6 +10,7 @@ use crate::jws::Limits;
 use crate::keys::{decode_secret, parse_jwks, Key, SecretEncoding};
 use crate::output::Outputs;
 use crate::remote::RemoteJwks;
+use crate::usercheck::UserCheck;
 
 /// Default `max_token_bytes` for a JWT (SPEC §3).
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -39,6 +40,8 @@ pub struct Provider {
     pub forward_token: bool,
     /// Token size and JSON nesting limits.
     pub limits: Limits,
+    /// Ask a service whether the subject still exists.
+    pub user_check: Option<UserCheck>,
 }
 
 /// Things worth a warning at configure time (never secrets).
@@ -167,6 +170,11 @@ pub fn compile(
             max_token_bytes,
             max_json_depth: MAX_JSON_DEPTH,
         },
+        user_check: raw
+            .user_check
+            .map(UserCheck::compile)
+            .transpose()
+            .map_err(|e| e.under("user_check"))?,
     })
 }
 

@@ -68,6 +68,7 @@ pub struct RawProvider {
     #[serde(default)]
     pub forward_token: bool,
     pub max_token_bytes: Option<usize>,
+    pub user_check: Option<crate::usercheck::RawUserCheck>,
 }
 
 /// A field that distinguishes "absent" from an explicit `null`.

@@ -1,0 +1,136 @@
+//! The user-existence check through the real artifact: one callout per subject, the
+//! answer cached in shared data with separate positive/negative TTLs, `on_error`.
+
+mod util;
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde_json::json;
+use util::mint::{claims, hs_secret, mint};
+use wasm_test::{Action, Host};
+
+const NOW: u64 = 1_700_000_000;
+
+fn host(on_error: &str) -> Host {
+    let config = json!({"providers": {"corp": {
+        "issuer": util::mint::ISSUER, "algorithms": ["HS256"], "keys": [{"secret": hs_secret()}],
+        "claim_headers": {"x-user-id": "sub"},
+        "user_check": {"cluster": "users", "authority": "users.internal", "path": "/internal/users/{sub}",
+                       "timeout_ms": 500, "cache_ttl_s": 60, "negative_ttl_s": 5, "on_error": on_error}}}});
+    let mut host = Host::new(util::jwt_gate_wasm())
+        .unwrap()
+        .with_plugin_config(config.to_string())
+        .with_clusters(&["users"])
+        .with_now(UNIX_EPOCH + Duration::from_secs(NOW));
+    assert!(host.start_plugin(), "{:?}", host.logs());
+    host
+}
+
+fn request(host: &mut Host, sub: &str) -> (u32, Action) {
+    let mut c = claims(NOW);
+    c["sub"] = json!(sub);
+    c["exp"] = json!(NOW + 3600);
+    let auth = format!("Bearer {}", mint("HS256", &c, &json!(null)));
+    let id = host.init_http_context();
+    let action = host.call_on_request_headers(
+        id,
+        &[
+            (":method", "GET"),
+            (":path", "/api"),
+            (":authority", "gw"),
+            ("authorization", auth.as_str()),
+        ],
+        true,
+    );
+    (id, action)
+}
+
+fn status(host: &Host, id: u32) -> Option<u32> {
+    host.local_response(id).map(|r| r.status)
+}
+
+#[test]
+fn active_user_passes_and_the_answer_is_cached_for_every_worker() {
+    let mut host = host("deny");
+    let (id, action) = request(&mut host, "u/1");
+    assert_eq!(action, Action::Pause);
+    let calls = host.pending_http_calls();
+    assert_eq!(calls.len(), 1);
+    assert!(
+        calls[0]
+            .headers
+            .iter()
+            .any(|(n, v)| n == ":path" && v == "/internal/users/u%2F1"),
+        "{:?}",
+        calls[0].headers
+    );
+    // A concurrent request for the same subject joins the call in flight.
+    let (id2, _) = request(&mut host, "u/1");
+    assert_eq!(host.pending_http_calls().len(), 1);
+    host.respond_to_http_call(calls[0].token, 200, &[], b"{}")
+        .unwrap();
+    for id in [id, id2] {
+        assert!(host.resumed(id));
+        assert_eq!(status(&host, id), None);
+    }
+    assert!(host.get_shared_data("jwt-gate/user/corp/u/1").is_some());
+    // Cached: no callout for the next request.
+    let (_, action) = request(&mut host, "u/1");
+    assert_eq!(action, Action::Continue);
+    assert_eq!(host.pending_http_calls().len(), 0);
+    assert_eq!(host.metric("jwt_gate.user_checks.active"), Some(1));
+}
+
+#[test]
+fn deleted_user_gets_401_once_the_positive_cache_expires() {
+    let mut host = host("deny");
+    let (_, _) = request(&mut host, "bob");
+    let t = host.pending_http_calls()[0].token;
+    host.respond_to_http_call(t, 200, &[], b"{}").unwrap();
+    host.advance(Duration::from_secs(61));
+    let (id, action) = request(&mut host, "bob");
+    assert_eq!(action, Action::Pause, "cache expired: asks again");
+    let t = host.pending_http_calls()[0].token;
+    host.respond_to_http_call(t, 404, &[], b"").unwrap();
+    let reply = host.local_response(id).expect("401");
+    assert_eq!(reply.status, 401);
+    assert!(reply
+        .headers
+        .iter()
+        .any(|(n, v)| n == "www-authenticate" && v.contains("user not found")));
+    // The negative answer is cached for negative_ttl_s.
+    let (id, action) = request(&mut host, "bob");
+    assert_eq!(action, Action::Pause);
+    assert_eq!(status(&host, id), Some(401));
+    assert!(host.pending_http_calls().is_empty());
+    host.advance(Duration::from_secs(5));
+    let (_, action) = request(&mut host, "bob");
+    assert_eq!(action, Action::Pause);
+    assert_eq!(host.pending_http_calls().len(), 1, "negative entry expired");
+}
+
+#[test]
+fn unusable_answer_follows_on_error() {
+    let mut deny = host("deny");
+    let (id, _) = request(&mut deny, "carol");
+    let t = deny.pending_http_calls()[0].token;
+    deny.respond_to_http_call(t, 500, &[], b"").unwrap();
+    assert_eq!(status(&deny, id), Some(503));
+
+    let mut allow = host("allow");
+    let (id, _) = request(&mut allow, "carol");
+    let t = allow.pending_http_calls()[0].token;
+    allow.fail_http_call(t).unwrap();
+    assert!(allow.resumed(id));
+    assert_eq!(status(&allow, id), None);
+}
+
+#[test]
+fn a_lost_answer_ends_the_wait_at_the_deadline() {
+    let mut host = host("deny");
+    let (id, _) = request(&mut host, "dave");
+    host.advance(Duration::from_millis(1600));
+    host.tick();
+    assert_eq!(status(&host, id), Some(503), "{:?}", host.logs());
+    assert!(host.trap().is_none());
+}
