@@ -11,7 +11,7 @@ use proxy_wasm::types::{Action, MapType};
 
 use crate::config::Mode;
 use crate::error::AuthError;
-use crate::gate::{self, Authenticated, Denial, HeaderOp, Outcome, Request};
+use crate::gate::{self, Authenticated, Denial, Env, HeaderOp, Outcome, Request};
 use crate::metrics::{self, Decision};
 use crate::response;
 use crate::root::{now_ms, Shared, WaitFor, Waiter};
@@ -132,7 +132,17 @@ fn process(shared: &Shared, context_id: u32, may_wait: bool, user: Option<UserSt
     };
     let now_ms = now_ms();
     let config = &shared.config;
-    let verdict = gate::evaluate(config, &*shared.keys.borrow(), &request, now_ms / 1000);
+    let verdict = {
+        let keys = shared.keys.borrow();
+        let env = Env::new(&*keys, &shared.cache);
+        let verdict = gate::evaluate(config, &env, &request, now_ms / 1000);
+        match env.cache_hit.get() {
+            Some(true) => shared.metrics.increment("jwt_gate.cache.hit"),
+            Some(false) => shared.metrics.increment("jwt_gate.cache.miss"),
+            None => {}
+        }
+        verdict
+    };
     // `jwt-gate-check` reads this line to explain which rule matched.
     match verdict
         .rule

@@ -5,10 +5,14 @@
 //! every mode (anti-spoofing), then the path is normalized (400 before any rule), then
 //! the first matching rule decides.
 
+use std::cell::{Cell, RefCell};
+use std::fmt;
 use std::rc::Rc;
 
 use serde_json::Value;
 
+use crate::cache::TokenCache;
+use crate::claims;
 use crate::config::{Config, Mode, Provider, DECISION_HEADER};
 use crate::cookie;
 use crate::error::AuthError;
@@ -17,7 +21,7 @@ use crate::keys::Key;
 use crate::keystore::KeyStore;
 use crate::path;
 use crate::rules::{Action, Requirement};
-use crate::verify::{self, Failure};
+use crate::verify::{self, Failure, Verified};
 
 /// The request as the gate sees it.
 #[derive(Debug, Clone, Copy)]
@@ -143,7 +147,7 @@ pub struct Verdict {
 }
 
 /// Where the gate gets each provider's current keys.
-pub trait KeySource {
+pub trait KeySource: fmt::Debug {
     /// Keys of provider `index`; `None` while a remote key set has never loaded.
     fn keys(&self, provider: usize) -> Option<Rc<Vec<Key>>>;
 }
@@ -154,9 +158,32 @@ impl KeySource for KeyStore {
     }
 }
 
+/// The per-VM state a decision reads: current keys and the verified-token cache.
+#[derive(Debug)]
+pub struct Env<'a> {
+    /// Each provider's current keys.
+    pub keys: &'a dyn KeySource,
+    /// Verified tokens.
+    pub cache: &'a RefCell<TokenCache>,
+    /// Set by `evaluate`: whether the last verification was a cache hit (for metrics).
+    pub cache_hit: Cell<Option<bool>>,
+}
+
+impl<'a> Env<'a> {
+    /// An environment over `keys` and `cache`.
+    #[must_use]
+    pub fn new(keys: &'a dyn KeySource, cache: &'a RefCell<TokenCache>) -> Self {
+        Env {
+            keys,
+            cache,
+            cache_hit: Cell::new(None),
+        }
+    }
+}
+
 /// Decides `req` at `now` (Unix seconds).
 #[must_use]
-pub fn evaluate(config: &Config, keys: &dyn KeySource, req: &Request<'_>, now: u64) -> Verdict {
+pub fn evaluate(config: &Config, env: &Env<'_>, req: &Request<'_>, now: u64) -> Verdict {
     let mut ops: Vec<HeaderOp> = config
         .stripped_headers
         .iter()
@@ -172,7 +199,7 @@ pub fn evaluate(config: &Config, keys: &dyn KeySource, req: &Request<'_>, now: u
             },
         };
     }
-    let (rule, result) = decide(config, keys, req, now, &mut ops);
+    let (rule, result) = decide(config, env, req, now, &mut ops);
     let outcome = match (result, config.mode) {
         (Ok(authenticated), _) => Outcome::Forward {
             ops,
@@ -195,7 +222,7 @@ pub fn evaluate(config: &Config, keys: &dyn KeySource, req: &Request<'_>, now: u
 /// Matches the rule and runs its action; `Ok` names who verified, if a token did.
 fn decide(
     config: &Config,
-    keys: &dyn KeySource,
+    env: &Env<'_>,
     req: &Request<'_>,
     now: u64,
     ops: &mut Vec<HeaderOp>,
@@ -210,11 +237,9 @@ fn decide(
     let result = match selected.action {
         Action::Allow => Ok(None),
         Action::Deny => Err(Denial::new(AuthError::RouteDenied)),
-        Action::Require(requirement) => {
-            authenticate(config, keys, requirement, req, now, ops, true)
-        }
+        Action::Require(requirement) => authenticate(config, env, requirement, req, now, ops, true),
         Action::Optional(requirement) => {
-            authenticate(config, keys, requirement, req, now, ops, false)
+            authenticate(config, env, requirement, req, now, ops, false)
         }
     };
     let result = result.map_err(|mut d| {
@@ -230,7 +255,7 @@ fn decide(
 /// Tries the requirement's providers in order; the first that verifies a token wins.
 fn authenticate(
     config: &Config,
-    keys: &dyn KeySource,
+    env: &Env<'_>,
     requirement: &Requirement,
     req: &Request<'_>,
     now: u64,
@@ -249,32 +274,30 @@ fn authenticate(
     {
         let failure = match extract::extract(&provider.sources, parts) {
             Ok(None) => continue,
-            Ok(Some(found)) => match keys.keys(index) {
-                None => Failure::from(AuthError::KeysUnavailable),
-                Some(key_set) => match verify::verify(provider, &key_set, &found.token, now) {
-                    Ok(verified) => {
-                        return accept(
-                            provider,
-                            requirement,
-                            &verified.claims,
-                            &verified.payload_b64,
-                            &found.sources,
-                            req,
-                            ops,
-                        )
-                        .map(|()| {
-                            Some(Authenticated {
-                                provider: index,
-                                subject: verified
-                                    .claims
-                                    .get("sub")
-                                    .and_then(|v| v.as_str())
-                                    .map(str::to_string),
-                            })
+            Ok(Some(found)) => match verify_cached(env, index, provider, &found.token, now) {
+                Ok(verified) => {
+                    return accept(
+                        provider,
+                        requirement,
+                        &verified.claims,
+                        &verified.payload_b64,
+                        &found.sources,
+                        req,
+                        ops,
+                    )
+                    .map(|()| {
+                        let subject = verified
+                            .claims
+                            .get("sub")
+                            .and_then(|v| v.as_str())
+                            .map(str::to_string);
+                        Some(Authenticated {
+                            provider: index,
+                            subject,
                         })
-                    }
-                    Err(failure) => failure,
-                },
+                    });
+                }
+                Err(failure) => failure,
             },
             Err(error) => Failure { error, kid: None },
         };
@@ -296,6 +319,29 @@ fn authenticate(
         None if required => Err(Denial::new(AuthError::Missing)),
         None => Ok(None),
     }
+}
+
+/// The cache first (re-checking the time and registered claims on a hit), then the
+/// full verification, whose success is cached.
+fn verify_cached(
+    env: &Env<'_>,
+    index: usize,
+    provider: &Provider,
+    token: &str,
+    now: u64,
+) -> Result<Rc<Verified>, Failure> {
+    let hit = env.cache.borrow_mut().get(index, token);
+    env.cache_hit.set(Some(hit.is_some()));
+    if let Some(verified) = hit {
+        claims::validate(&verified.claims, &provider.policy, now)?;
+        return Ok(verified);
+    }
+    let key_set = env.keys.keys(index).ok_or(AuthError::KeysUnavailable)?;
+    let verified = Rc::new(verify::verify(provider, &key_set, token, now)?);
+    env.cache
+        .borrow_mut()
+        .insert(index, token, Rc::clone(&verified));
+    Ok(verified)
 }
 
 /// With several providers, report the failure that says most: a wrong issuer may only

@@ -12,6 +12,7 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, MapType, MetricType};
 
+use crate::cache::TokenCache;
 use crate::config::{Config, Mode};
 use crate::filter::{self, Filter};
 use crate::keystore::KeyStore;
@@ -85,6 +86,8 @@ pub struct Shared {
     pub fetches: RefCell<HashMap<u32, (usize, u64)>>,
     /// Paused requests.
     pub waiters: RefCell<Vec<Waiter>>,
+    /// Verified tokens (cleared whenever a key set is replaced).
+    pub cache: RefCell<TokenCache>,
     /// User-check callouts in flight: token → (provider, subject, deadline ms).
     pub user_calls: RefCell<HashMap<u32, (usize, String, u64)>>,
     /// Metric ids.
@@ -192,6 +195,8 @@ impl Shared {
                 }
                 info!("jwt-gate: provider {name} JWKS loaded: {count} key(s)");
                 self.metrics.increment("jwt_gate.jwks_fetches.ok");
+                // A token verified with a key that just left the set must verify again.
+                self.cache.borrow_mut().clear();
             }
             Err(e) => {
                 warn!("jwt-gate: provider {name} JWKS fetch failed: {} (keeping the last good key set)", e.label());
@@ -346,12 +351,14 @@ impl RootContext for Root {
             .iter()
             .any(|p| p.remote.is_some() || p.user_check.is_some());
         let keys = KeyStore::new(&config, now_ms() / 1000);
+        let cache_size = config.cache_size;
         self.shared = Some(Rc::new(Shared {
             config: Rc::new(config),
             keys: RefCell::new(keys),
             fetches: RefCell::new(HashMap::new()),
             waiters: RefCell::new(Vec::new()),
             user_calls: RefCell::new(HashMap::new()),
+            cache: RefCell::new(TokenCache::new(cache_size)),
             metrics: Rc::clone(&self.metrics),
         }));
         if has_remote {

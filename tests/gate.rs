@@ -7,7 +7,10 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use jwt_gate::config::Config;
 use jwt_gate::error::AuthError;
-use jwt_gate::gate::{evaluate, HeaderOp, Outcome, Request, Verdict};
+use jwt_gate::gate::{evaluate, Env, HeaderOp, Outcome, Request, Verdict};
+use std::cell::RefCell;
+
+use jwt_gate::cache::TokenCache;
 use jwt_gate::keystore::KeyStore;
 use jwt_gate::response;
 use serde_json::{json, Value};
@@ -50,9 +53,10 @@ fn run(config: &Config, method: &str, path: &str, headers: &[(&str, &str)]) -> V
         .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
         .collect();
     let keys = KeyStore::new(config, NOW);
+    let cache = RefCell::new(TokenCache::new(16));
     evaluate(
         config,
-        &keys,
+        &Env::new(&keys, &cache),
         &Request {
             method,
             path,
@@ -281,4 +285,32 @@ fn unsafe_path_is_400_before_any_rule() {
     let c = config(r#", "rules": [{"match": {"prefix": "/"}, "action": "allow"}]"#);
     assert_eq!(denied(&run(&c, "GET", "/a%2f..", &[])), AuthError::BadPath);
     assert_eq!(denied(&run(&c, "GET", "/a\\b", &[])), AuthError::BadPath);
+}
+
+#[test]
+fn cached_token_still_expires_on_time() {
+    let c = config("");
+    let keys = KeyStore::new(&c, NOW);
+    let cache = RefCell::new(TokenCache::new(16));
+    let env = Env::new(&keys, &cache);
+    let bearer = format!("Bearer {}", token(&good_claims()));
+    let headers = vec![("authorization".to_string(), bearer)];
+    let req = Request {
+        method: "GET",
+        path: "/api",
+        headers: &headers,
+    };
+    assert!(matches!(
+        evaluate(&c, &env, &req, NOW).outcome,
+        Outcome::Forward { .. }
+    ));
+    assert_eq!(env.cache_hit.get(), Some(false));
+    assert!(matches!(
+        evaluate(&c, &env, &req, NOW + 10).outcome,
+        Outcome::Forward { .. }
+    ));
+    assert_eq!(env.cache_hit.get(), Some(true));
+    let later = evaluate(&c, &env, &req, NOW + 300 + 61);
+    assert_eq!(env.cache_hit.get(), Some(true));
+    assert_eq!(denied(&later), AuthError::Expired);
 }
