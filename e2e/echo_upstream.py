@@ -1,6 +1,7 @@
 """An upstream that answers every request with 200 and the request it received.
 
-The body is JSON: {"method": ..., "path": ..., "headers": {name: value}} with header
+The body is JSON: {"method": ..., "path": ..., "target": ..., "headers": {name: value}}
+(`target` is the request-target as received; `path` is http.server's copy) with header
 names lower-cased and repeated headers joined by ", " (so an injected identity header
 that was appended instead of replaced shows as "spoofed, alice"). Every request is
 also kept in `EchoUpstream.seen` so a test can check what never arrived.
@@ -31,14 +32,18 @@ class EchoHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         if length:
             self.rfile.read(length)
-        seen = {"method": self.command, "path": self.path, "headers": received_headers(self.headers)}
+        # `path` as http.server leaves it (it turns a leading `//` into `/`), `target` the
+        # request-target exactly as it arrived on the wire.
+        target = self.requestline.split(" ")[1] if self.requestline.count(" ") >= 2 else self.path
+        seen = {"method": self.command, "path": self.path, "target": target, "headers": received_headers(self.headers)}
         self.server.seen.append(seen)
         body = json.dumps(seen).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":  # a body after a HEAD answer would corrupt the next one
+            self.wfile.write(body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = echo
 

@@ -73,13 +73,29 @@ def wasm_plugin(bootstrap):
     raise LookupError(f"{BOOTSTRAP.name} has no wasm http filter")
 
 
-def render_bootstrap(*, upstream_port, plugin_config, vm_env=None, host_env_keys=(), wasm=None):
+def static_cluster(name, port, address="127.0.0.1", connect_timeout="1s"):
+    """A STATIC cluster of one endpoint (plain HTTP/1.1), e.g. the test IdP as `idp`."""
+    return {
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": connect_timeout,
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {
+                "socket_address": {"address": address, "port_value": port}}}}]}],
+        },
+    }
+
+
+def render_bootstrap(*, upstream_port, plugin_config, vm_env=None, host_env_keys=(), wasm=None, clusters=None):
     """A copy of the committed envoy.yaml for one test Envoy.
 
     Admin and listeners on port 0; the upstream cluster at 127.0.0.1:upstream_port;
     the wasm path absolute; `plugin_config` (a dict, or a str sent as is) as the
     plugin configuration; the VM environment set to `vm_env` (key_values) plus
-    `host_env_keys` (taken from the Envoy process environment).
+    `host_env_keys` (taken from the Envoy process environment). `clusters` adds
+    clusters the filter calls out to: `{name: port}` (a STATIC 127.0.0.1 cluster, see
+    `static_cluster`) or `{name: cluster dict}` as Envoy takes it.
     """
     bootstrap = yaml.safe_load(BOOTSTRAP.read_text())
     bootstrap["admin"]["address"]["socket_address"]["port_value"] = 0
@@ -90,6 +106,12 @@ def render_bootstrap(*, upstream_port, plugin_config, vm_env=None, host_env_keys
             for locality in cluster["load_assignment"]["endpoints"]:
                 for endpoint in locality["lb_endpoints"]:
                     endpoint["endpoint"]["address"]["socket_address"].update(address="127.0.0.1", port_value=upstream_port)
+    existing = {cluster["name"] for cluster in bootstrap["static_resources"]["clusters"]}
+    for name, cluster in (clusters or {}).items():
+        if name in existing:
+            raise ValueError(f"cluster {name!r} is already in {BOOTSTRAP.name}")
+        cluster = static_cluster(name, cluster) if isinstance(cluster, int) else {**cluster, "name": name}
+        bootstrap["static_resources"]["clusters"].append(cluster)
     plugin = wasm_plugin(bootstrap)
     plugin["configuration"]["value"] = plugin_config if isinstance(plugin_config, str) else json.dumps(plugin_config)
     plugin["vm_config"]["code"] = {"local": {"filename": str(wasm or wasm_artifact())}}

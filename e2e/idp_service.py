@@ -96,6 +96,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        # One request per connection, so that `stop()` really cuts Envoy off (a kept-alive
+        # connection would otherwise go on being served by its handler thread).
+        self.send_header("connection", "close")
+        self.close_connection = True
         self.end_headers()
         self.wfile.write(body)
 

@@ -71,11 +71,16 @@ def gate_envoy(name, upstream_port, config):
     return Envoy(name, bootstrap, env={HS_SECRET_ENV: fixture("hs256.secret")})
 
 
-def mint(alg, sub, lifetime_s=300, age_s=0):
-    """A token of the test issuer signed with the fixture key for `alg`."""
-    kid, key_file = SIGNING_KEYS[alg]
+def claims_for(sub, lifetime_s=300, age_s=0, **extra):
+    """Registered claims of a test-issuer token for `sub`, plus `extra` claims."""
     issued = int(time.time()) - age_s
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": issued, "exp": issued + lifetime_s}
+    return {"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": issued, "exp": issued + lifetime_s, **extra}
+
+
+def mint(alg, sub, lifetime_s=300, age_s=0, **extra):
+    """A token of the test issuer signed with the fixture key for `alg`; `extra` claims added."""
+    kid, key_file = SIGNING_KEYS[alg]
+    claims = claims_for(sub, lifetime_s, age_s, **extra)
     return jwt.encode(claims, fixture(key_file), algorithm=alg, headers={"kid": kid})
 
 
@@ -168,6 +173,210 @@ class AuditingGate(unittest.TestCase):
         seen = reply.json()["headers"]
         self.assertNotIn("x-user-id", seen)
         self.assertTrue(seen.get("x-jwt-gate-decision", "").startswith("would-deny"), seen)
+
+
+# A site with a public area, an admin area (role), a reports area (scope) and an API whose
+# admin part is writable by admins only; everything else needs any valid token.
+ROUTE_RULES = [
+    {"match": {"prefix": "/public/"}, "action": "allow"},
+    {"match": {"prefix": "/admin"}, "require": {"claims": {"roles": ["admin"]}}},
+    {"match": {"prefix": "/reports/"}, "require": {"scopes": ["reports:read"]}},
+    {"match": {"prefix": "/api/admin/", "methods": ["POST", "DELETE"]}, "require": {"claims": {"roles": ["admin"]}}},
+    {"match": {"prefix": "/api/"}, "action": "require"},
+]
+
+# Paths that try to reach /admin while looking like /public/ (or not like /admin) to a
+# naive prefix match, with the filter's answer when no token is sent: 401 = matched the
+# admin rule (or the default `require`), 400 = refused as not safely normalizable.
+# Envoy 1.40 with the HttpConnectionManager defaults of envoy.yaml (normalize_path and
+# merge_slashes off, escaped slashes kept) hands every one of them to the filter as sent
+# and forwards an allowed request with the path exactly as sent: matching on a normalized
+# copy is the filter's job alone. (Envoy itself refuses a `#` in the request target, see
+# test_fragment_in_the_request_target_is_refused_by_envoy_itself.)
+ADMIN_PATH_TRICKS = [
+    ("/public/../admin", 401),
+    ("/public/./../admin/users", 401),
+    ("/public/%2e%2e/admin", 401),
+    ("/public/.%2E/admin", 401),
+    ("/public/..;/admin", 401),  # Tomcat-style path parameter on the dot segment
+    ("//admin", 401),
+    ("/%61dmin", 401),
+    ("/admin/./", 401),
+    ("/admin;x=y", 401),
+    ("/admin?x=/public/", 401),
+    ("/admin%2f..", 400),
+    ("/public/..%2Fadmin", 400),
+    ("/public/%5c../admin", 400),
+    ("/public\\..\\admin", 400),
+    ("/public/..%00/admin", 400),
+]
+
+
+class RoutedGate(unittest.TestCase):
+    """Route rules in a real Envoy: 401 (no/invalid token) vs 403 (valid, not allowed) vs 200."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.upstream = cls.enterClassContext(EchoUpstream())
+        config = {**plugin_config(), "rules": ROUTE_RULES}
+        cls.envoy = cls.enterClassContext(gate_envoy("rules", cls.upstream.port, config))
+        cls.envoy.start().wait_ready()
+        cls.user = mint("HS256", "bob", roles=["user"], scope="profile")
+        cls.admin = mint("RS256", "alice", roles=["user", "admin"], scope="profile")
+        cls.reader = mint("ES256", "rita", roles=["user"], scope="profile reports:read")
+        cls.forged = mint("HS256", "mallory", roles=["admin"])[:-4] + "AAAA"
+
+    probes = 0
+
+    def send(self, path, token=None, method="GET", headers=None):
+        """One request, tagged with a unique `x-probe` so `reached_upstream` can find it."""
+        RoutedGate.probes += 1
+        probe = f"{self.id().rsplit('.', 1)[-1]}-{RoutedGate.probes}"
+        headers = {**(bearer(token) if token else {}), **(headers or {}), "x-probe": probe}
+        reply = http_request(self.envoy.listener_port, path, headers, method=method)
+        reply.probe = probe
+        return reply
+
+    def reached_upstream(self, reply):
+        return [r for r in self.upstream.seen if r["headers"].get("x-probe") == reply.probe]
+
+    def assert_forwarded(self, reply, sub=None):
+        self.assertEqual(reply.status, 200, reply)
+        self.assertTrue(self.reached_upstream(reply), "a 200 that did not come from the upstream")
+        self.assertEqual(reply.json()["headers"].get("x-user-id"), sub, reply)
+
+    def assert_denied(self, reply, status, error=None):
+        """A local reply of the filter: status, RFC 6750 challenge, never forwarded."""
+        self.assertEqual(reply.status, status, reply)
+        self.assertFalse(self.reached_upstream(reply), f"denied request reached the upstream: {reply}")
+        challenge = reply.headers.get("www-authenticate", "")
+        self.assertTrue(challenge.startswith(CHALLENGE), reply.headers)
+        if error is None:
+            self.assertNotIn("error=", challenge)
+        else:
+            self.assertIn(f'error="{error}"', challenge)
+            self.assertEqual(reply.json()["error"], error, reply)
+        self.assertEqual(reply.headers.get("cache-control"), "no-store", reply.headers)
+        return challenge
+
+    # --- public route -----------------------------------------------------------------
+
+    def test_public_route_is_forwarded_without_token(self):
+        self.assert_forwarded(self.send("/public/index.html"))
+
+    def test_public_route_is_forwarded_with_an_invalid_token_unverified(self):
+        self.assert_forwarded(self.send("/public/index.html", self.forged))
+
+    def test_public_route_strips_a_client_sent_identity_header(self):
+        reply = self.send("/public/whoami", headers={"x-user-id": "admin"})
+        self.assert_forwarded(reply, sub=None)
+
+    # --- role-protected route ---------------------------------------------------------
+
+    def test_role_route_without_token_is_401_with_a_bare_challenge(self):
+        self.assert_denied(self.send("/admin/users"), 401)
+
+    def test_role_route_with_a_forged_token_is_401_invalid_token(self):
+        self.assert_denied(self.send("/admin/users", self.forged), 401, "invalid_token")
+
+    def test_role_route_with_a_valid_token_lacking_the_role_is_403_insufficient_scope(self):
+        self.assert_denied(self.send("/admin/users", self.user), 403, "insufficient_scope")
+
+    def test_role_route_with_the_role_is_forwarded_as_the_subject(self):
+        self.assert_forwarded(self.send("/admin/users", self.admin), "alice")
+
+    # --- scope-protected route --------------------------------------------------------
+
+    def test_scope_route_without_token_is_401(self):
+        self.assert_denied(self.send("/reports/q3"), 401)
+
+    def test_scope_route_without_the_scope_is_403_naming_the_required_scope(self):
+        challenge = self.assert_denied(self.send("/reports/q3", self.user), 403, "insufficient_scope")
+        self.assertIn('scope="reports:read"', challenge)
+
+    def test_scope_route_with_the_scope_in_a_space_separated_scope_claim_is_forwarded(self):
+        self.assert_forwarded(self.send("/reports/q3", self.reader), "rita")
+
+    def test_scope_route_with_the_scope_in_an_scp_array_is_forwarded(self):
+        token = mint("EdDSA", "sam", scp=["profile", "reports:read"])
+        self.assert_forwarded(self.send("/reports/q3", token), "sam")
+
+    # --- method-specific rule ---------------------------------------------------------
+
+    def test_method_rule_lets_any_valid_token_read(self):
+        self.assert_forwarded(self.send("/api/admin/settings", self.user), "bob")
+
+    def test_method_rule_lets_head_through_like_get(self):
+        reply = self.send("/api/admin/settings", self.user, method="HEAD")
+        self.assertEqual(reply.status, 200, reply)
+        self.assertTrue(self.reached_upstream(reply))
+
+    def test_method_rule_refuses_writes_without_the_role_with_403(self):
+        # (A lowercase `delete` never gets here: Envoy's HTTP/1 codec answers it 400 itself.)
+        for method in ("POST", "DELETE"):
+            with self.subTest(method=method):
+                self.assert_denied(self.send("/api/admin/settings", self.user, method=method), 403, "insufficient_scope")
+
+    def test_method_rule_lets_an_admin_write(self):
+        for method in ("POST", "DELETE"):
+            with self.subTest(method=method):
+                reply = self.send("/api/admin/settings", self.admin, method=method)
+                self.assert_forwarded(reply, "alice")
+                self.assertEqual(reply.json()["method"], method)
+
+    def test_method_rule_without_token_is_401_for_reads_and_writes(self):
+        for method in ("GET", "POST", "DELETE"):
+            with self.subTest(method=method):
+                self.assert_denied(self.send("/api/admin/settings", method=method), 401)
+
+    # --- default action ---------------------------------------------------------------
+
+    def test_unmatched_path_requires_any_valid_token(self):
+        self.assert_denied(self.send("/elsewhere"), 401)
+        self.assert_forwarded(self.send("/elsewhere", self.user), "bob")
+
+    # --- path tricks ------------------------------------------------------------------
+
+    def test_path_tricks_without_token_never_reach_the_upstream(self):
+        for path, status in ADMIN_PATH_TRICKS:
+            with self.subTest(path=path):
+                challenge = self.assert_denied(self.send(path), status, None if status == 401 else "invalid_request")
+                if status == 400:
+                    self.assertIn("cannot be normalized", challenge)
+
+    def test_path_tricks_with_a_token_lacking_the_admin_role_are_403_or_400(self):
+        for path, status in ADMIN_PATH_TRICKS:
+            with self.subTest(path=path):
+                expected = (403, "insufficient_scope") if status == 401 else (400, "invalid_request")
+                self.assert_denied(self.send(path, self.user), *expected)
+
+    def test_path_tricks_with_the_admin_role_are_forwarded_with_the_path_as_sent(self):
+        # What the upstream receives is the client's path untouched (Envoy does not
+        # normalize it in this configuration, the filter only normalizes a matching key).
+        for path, status in ADMIN_PATH_TRICKS:
+            with self.subTest(path=path):
+                reply = self.send(path, self.admin)
+                if status == 400:
+                    self.assert_denied(reply, 400, "invalid_request")
+                else:
+                    self.assert_forwarded(reply, "alice")
+                    self.assertEqual(reply.json()["target"], path)
+
+    def test_uppercase_admin_is_another_path_matched_case_sensitively(self):
+        # Documented (docs/rules.md): matching is case-sensitive like Envoy's routes, so
+        # /ADMIN is not the /admin rule; it falls to the default `require`. A backend that
+        # folds case needs a `(?i)` regex rule.
+        self.assert_denied(self.send("/ADMIN"), 401)
+        reply = self.send("/ADMIN", self.user)
+        self.assert_forwarded(reply, "bob")
+        self.assertEqual(reply.json()["target"], "/ADMIN")
+
+    def test_fragment_in_the_request_target_is_refused_by_envoy_itself(self):
+        # Envoy's HTTP/1 codec answers 400 itself (no challenge: the filter never ran).
+        reply = self.send("/public/../admin#frag")
+        self.assertEqual(reply.status, 400, reply)
+        self.assertNotIn("www-authenticate", reply.headers)
+        self.assertFalse(self.reached_upstream(reply))
 
 
 class BrokenConfig(unittest.TestCase):

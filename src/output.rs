@@ -168,11 +168,11 @@ mod tests {
         assert_eq!(
             got,
             vec![
+                ("x-user-id".into(), "u1".into()),
                 ("x-admin".into(), "true".into()),
                 ("x-n".into(), "42".into()),
                 ("x-obj".into(), r#"{"roles":["a","b"]}"#.into()),
                 ("x-roles".into(), "a,b".into()),
-                ("x-user-id".into(), "u1".into()),
                 ("x-payload".into(), "eyJzdWIiOiJ1MSJ9".into()),
             ]
         );

@@ -8,6 +8,9 @@
 //! clock does not enter this layer (claims are checked after it), so the RFC tokens'
 //! 2011 `exp` does not matter here.
 
+// A test crate: helpers outside #[test] functions may unwrap and panic too.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
 use jwt_gate::alg::Alg;
 use jwt_gate::error::AuthError;
 use jwt_gate::jws::{self, Limits};

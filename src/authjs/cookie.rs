@@ -172,6 +172,17 @@ mod tests {
     }
 
     #[test]
+    fn too_many_chunks_are_rejected() {
+        let cookies: Vec<String> = (0..=MAX_CHUNKS).map(|i| format!("s.{i}=x")).collect();
+        assert_eq!(
+            find(&names(), &headers(&[&cookies.join("; ")])),
+            Err(AuthError::TooLarge)
+        );
+        let cookies: Vec<String> = (0..MAX_CHUNKS).map(|i| format!("s.{i}=x")).collect();
+        assert!(find(&names(), &headers(&[&cookies.join("; ")])).is_ok());
+    }
+
+    #[test]
     fn secure_cookie_is_preferred_over_plain() {
         let got = find(&names(), &headers(&["s=plain; __Secure-s=secure"]))
             .unwrap()

@@ -90,6 +90,11 @@ impl fmt::Debug for AuthJs {
 }
 
 /// Compiles the `authjs` object. Error paths are relative to it (`secret_env[1]`).
+///
+/// # Errors
+/// Both or neither of `secret_env`/`secret`, an empty list or secret, an unset or empty
+/// environment variable, a `version` other than 4 or 5, an invalid `cookie` name.
+/// Messages name variables, never secret values.
 pub fn compile(
     raw: RawAuthJs,
     env: &dyn Fn(&str) -> Option<String>,
@@ -217,12 +222,23 @@ impl AuthJs {
 
     /// The session cookie in the request (all `Cookie` headers), reassembled from its
     /// chunks. `Ok(None)` = no session cookie. A `__Secure-` cookie wins over a plain one.
+    ///
+    /// # Errors
+    /// `Malformed` when a chunk is missing, a session cookie name is sent twice with
+    /// different values, or the cookie is both whole and chunked; `TooLarge` beyond 64 chunks.
     pub fn find(&self, headers: &[(String, String)]) -> Result<Option<SessionCookie>, AuthError> {
         cookie::find(&self.names, headers)
     }
 
     /// Decrypts the session cookie and returns its claims (a JSON object). Time claims
     /// are not checked here.
+    ///
+    /// # Errors
+    /// `TooLarge` above `max_bytes`; `Malformed` for anything but a strict JWE compact
+    /// serialization with an empty key segment, or for a payload that is not one JSON
+    /// object; `AlgNotAllowed` for an `alg` other than `dir`, an `enc` the version does
+    /// not use, or `zip`; `UnsupportedCrit` for `crit`; `BadSignature` when no configured
+    /// secret authenticates it.
     pub fn decrypt(&self, cookie: &SessionCookie, max_bytes: usize) -> Result<Value, AuthError> {
         if cookie.value.len() > max_bytes {
             return Err(AuthError::TooLarge);

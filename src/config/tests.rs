@@ -81,7 +81,7 @@ fn bad_configs_name_the_field() {
         (
             "unknown provider field",
             provider(r#", "audience": "api""#),
-            "providers.corp: unknown field `audience`",
+            "providers.corp.audience: unknown field `audience`",
         ),
         (
             "wrong type",
