@@ -227,6 +227,10 @@ class Envoy:
     def log(self):
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def prometheus(self):
+        """`/stats/prometheus` as {metric name: value}, summed over label sets."""
+        return parse_prometheus(http_request(self.admin_port, "/stats/prometheus").body.decode())
+
     def __enter__(self):
         return self
 
@@ -252,6 +256,21 @@ class Reply:
 
     def __repr__(self):
         return f"Reply({self.status}, {self.headers}, {self.body[:200]!r})"
+
+
+def parse_prometheus(text):
+    """{metric name: value} of a Prometheus text exposition (samples of one name summed)."""
+    values = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        sample, _, value = line.rpartition(" ")
+        name = sample.split("{", 1)[0]
+        try:
+            values[name] = values.get(name, 0.0) + float(value)
+        except ValueError:
+            continue
+    return values
 
 
 def http_request(port, path, headers=None, method="GET", timeout=HTTP_TIMEOUT_S):

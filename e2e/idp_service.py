@@ -9,7 +9,8 @@ test while Envoy talks to it as the cluster `idp`:
   404;
 * anything else is 404.
 
-Every request is counted (`count("jwks")`, `count("user:alice")`) and timestamped
+Every request is counted as it arrives (`count("jwks")`, `count("user:alice")`; a key
+set sent in full also as `count("jwks_answered")`) and JWKS requests are timestamped
 (`jwks_times`), so a test can tell whether and when Envoy fetched. `stop()` closes the
 listening socket (Envoy then sees "connection refused", as for a crashed IdP);
 `start()` brings it back on the same port.
@@ -78,6 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
                 cache_control = idp.jwks_cache_control
             headers = {"cache-control": cache_control} if cache_control else {}
             self._answer(200, body, headers)
+            idp._record("jwks_answered")
         elif path.startswith(USERS_PREFIX):
             sub = unquote(path[len(USERS_PREFIX):])
             idp._record(f"user:{sub}")

@@ -18,6 +18,7 @@ sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 import jwt  # noqa: E402
 
 from echo_upstream import EchoUpstream  # noqa: E402
+from idp_service import IdpService, SigningKey  # noqa: E402
 from harness import ROOT, BOOTSTRAP, Envoy, envoy_binary, http_request, render_bootstrap, validate, wasm_artifact  # noqa: E402
 
 KEYS = ROOT / "tests/fixtures/keys"
@@ -60,13 +61,15 @@ def plugin_config(**provider_fields):
     return {"providers": {"test": provider}}
 
 
-def gate_envoy(name, upstream_port, config):
-    """An Envoy (not yet started) running jwt-gate with `config` in front of the upstream."""
+def gate_envoy(name, upstream_port, config, clusters=None):
+    """An Envoy (not yet started) running jwt-gate with `config` in front of the upstream;
+    `clusters` ({name: port}) adds 127.0.0.1 clusters for the filter's callouts."""
     bootstrap = render_bootstrap(
         upstream_port=upstream_port,
         plugin_config=config,
         vm_env={ED_PEM_ENV: fixture("ed25519.pub.pem")},
         host_env_keys=[HS_SECRET_ENV],
+        clusters=clusters,
     )
     return Envoy(name, bootstrap, env={HS_SECRET_ENV: fixture("hs256.secret")})
 
@@ -377,6 +380,233 @@ class RoutedGate(unittest.TestCase):
         self.assertEqual(reply.status, 400, reply)
         self.assertNotIn("www-authenticate", reply.headers)
         self.assertFalse(self.reached_upstream(reply))
+
+
+def eventually(probe, done, timeout_s, interval_s=0.1):
+    """Calls `probe()` until `done(result)` or the deadline; returns the last result."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = probe()
+        if done(result) or time.monotonic() >= deadline:
+            return result
+        time.sleep(interval_s)
+
+
+IDP_CLUSTER = "idp"
+REMOTE_JWKS = {"cluster": IDP_CLUSTER, "uri": "http://idp.test/jwks.json", "timeout_ms": 2000, "refresh_s": 2,
+               "min_refetch_s": 1}
+USER_CHECK = {"cluster": IDP_CLUSTER, "authority": "idp.test", "path": "/internal/users/{sub}", "timeout_ms": 1000,
+              "cache_ttl_s": 2, "negative_ttl_s": 1}
+USERS = ["alice", "bob", "carol", "dave", "team/erin"]
+# Slack on top of a TTL or refresh period before a poll gives up: the filter's clock is in
+# whole seconds, its schedule runs on a 1 s tick, and the machine may be busy.
+SLACK_S = 4
+
+
+def remote_config(**user_check):
+    """One provider whose keys come from the IdP's JWKS, with the IdP's user check."""
+    return {"providers": {"idp": {
+        "issuer": ISSUER,
+        "audiences": [AUDIENCE],
+        "algorithms": ["RS256"],
+        "keys": [{"remote_jwks": dict(REMOTE_JWKS)}],
+        "user_check": {**USER_CHECK, **user_check},
+        "claim_headers": {"x-user-id": "sub"},
+    }}}
+
+
+class RemoteIdp(unittest.TestCase):
+    """Keys fetched from, and subjects checked against, a live IdP service (cluster `idp`).
+
+    Each test has its own IdP and Envoy, so a rotation, an outage or a deleted user in
+    one cannot leak into another. The IdP starts with key k1 and the users in USERS.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k1 = SigningKey.from_pem("k1", fixture("rsa2048.key.pem"))
+        cls.k2 = SigningKey.from_pem("k2", fixture("rsa2048-other.key.pem"))
+
+    def setUp(self):
+        self.idp = IdpService(keys=[self.k1], users=USERS).start()
+        self.addCleanup(self.idp.stop)
+        self.upstream = self.enterContext(EchoUpstream())
+        self.envoy = None
+
+    def start_envoy(self, **user_check):
+        name = "idp-" + self.id().rsplit(".", 1)[-1].removeprefix("test_")[:40]
+        self.envoy = self.enterContext(
+            gate_envoy(name, self.upstream.port, remote_config(**user_check), clusters={IDP_CLUSTER: self.idp.port}))
+        self.envoy.start().wait_ready()
+
+    def get(self, token, path="/api/me"):
+        return http_request(self.envoy.listener_port, path, bearer(token))
+
+    def token(self, key, sub):
+        return key.mint(claims_for(sub))
+
+    def assert_passes(self, reply, sub):
+        self.assertEqual(reply.status, 200, reply)
+        self.assertEqual(reply.json()["headers"].get("x-user-id"), sub, reply)
+
+    def assert_401(self, reply, description):
+        self.assertEqual(reply.status, 401, reply)
+        challenge = reply.headers.get("www-authenticate", "")
+        self.assertIn('error="invalid_token"', challenge)
+        self.assertIn(description, challenge)
+
+    def stats(self):
+        return self.envoy.prometheus()
+
+    def failed_fetches(self):
+        return sum(v for k, v in self.stats().items() if k.startswith("jwt_gate_jwks_fetches_") and k != "jwt_gate_jwks_fetches_ok")
+
+    # --- first key set ----------------------------------------------------------------
+
+    def test_first_request_waits_for_the_first_key_set_and_passes(self):
+        self.idp.jwks_delay_s = 1.2  # slower than Envoy's start, faster than timeout_ms
+        self.start_envoy()
+        key_sets_before = self.idp.count("jwks_answered")
+        started = time.monotonic()
+        reply = self.get(self.token(self.k1, "alice"))
+        waited = time.monotonic() - started
+        self.assert_passes(reply, "alice")
+        self.assertEqual(key_sets_before, 0, "the key set arrived before the request: nothing was waited for")
+        self.assertGreater(waited, 0.2, "no key set had arrived, yet the request did not wait for one")
+
+    def test_no_key_set_within_timeout_is_503_with_retry_after_then_recovers(self):
+        self.idp.stop()  # down before Envoy ever reaches it
+        self.start_envoy()
+        started = time.monotonic()
+        reply = self.get(self.token(self.k1, "alice"))
+        self.assertEqual(reply.status, 503, reply)
+        self.assertTrue(reply.headers.get("retry-after", "").isdigit(), reply.headers)
+        self.assertLess(time.monotonic() - started, REMOTE_JWKS["timeout_ms"] / 1000 + SLACK_S)
+        self.idp.start()  # back on the same port: the next fetch (≤ min_refetch_s + tick) loads k1
+        token = self.token(self.k1, "alice")
+        reply = eventually(lambda: self.get(token), lambda r: r.status == 200, REMOTE_JWKS["refresh_s"] + SLACK_S)
+        self.assert_passes(reply, "alice")
+
+    # --- rotation ---------------------------------------------------------------------
+
+    def test_rotation_new_kid_passes_after_a_kid_miss_refetch_and_old_kid_until_its_key_leaves(self):
+        self.start_envoy()
+        old = self.token(self.k1, "alice")
+        self.assert_passes(self.get(old), "alice")
+
+        self.idp.set_keys(self.k1, self.k2)  # the IdP publishes k2 beside k1
+        fetches_before = self.idp.count("jwks")
+        self.assert_passes(self.get(self.token(self.k2, "bob")), "bob")
+        # Either the kid miss fetched k2 while the request waited, or a periodic refresh
+        # got it first; in both cases a JWKS request was made after the rotation.
+        self.assertGreater(self.idp.count("jwks"), fetches_before)
+        self.assert_passes(self.get(old), "alice")  # k1 is still published
+
+        self.idp.set_keys(self.k2)  # k1 retired
+        reply = eventually(lambda: self.get(old), lambda r: r.status != 200, REMOTE_JWKS["refresh_s"] + SLACK_S)
+        self.assertEqual(reply.status, 401, f"a token of the retired key k1 still passes: {reply}")
+        self.assertIn('error="invalid_token"', reply.headers.get("www-authenticate", ""))
+        self.assert_passes(self.get(self.token(self.k2, "carol")), "carol")
+
+    def test_rotation_kid_miss_refetch_happens_while_the_request_waits(self):
+        self.start_envoy()
+        self.assert_passes(self.get(self.token(self.k1, "alice")), "alice")
+        # Right after a fetch the next periodic one is ≥ refresh_s (2 s) away, so a JWKS
+        # request that arrives while the k2 request is in flight is the kid-miss re-fetch.
+        last = self.idp.last_jwks_request()
+        self.idp.set_keys(self.k1, self.k2)
+        self.assertLess(time.monotonic() - last, 1.5, "test too slow to tell a kid-miss fetch from a refresh")
+        before = self.idp.count("jwks")
+        self.assert_passes(self.get(self.token(self.k2, "bob")), "bob")
+        self.assertEqual(self.idp.count("jwks"), before + 1, "the unknown kid did not cause exactly one re-fetch")
+
+    def test_random_kids_do_not_flood_the_idp(self):
+        self.start_envoy()
+        self.assert_passes(self.get(self.token(self.k1, "alice")), "alice")
+        before = self.idp.count("jwks")
+        started = time.monotonic()
+        for n in range(20):
+            reply = self.get(SigningKey(f"random-{n}", self.k1.private_key).mint(claims_for("alice")))
+            self.assertEqual(reply.status, 401, reply)
+        elapsed = time.monotonic() - started
+        # At most one kid-miss re-fetch per min_refetch_s, plus the periodic refreshes.
+        allowed = 1 + int(elapsed / REMOTE_JWKS["min_refetch_s"]) + 1 + int(elapsed / REMOTE_JWKS["refresh_s"]) + 1
+        self.assertLessEqual(self.idp.count("jwks") - before, allowed, f"{elapsed:.1f}s")
+
+    # --- outage -----------------------------------------------------------------------
+
+    def test_stopped_idp_keeps_the_last_good_key_set_and_counts_failed_fetches(self):
+        # on_error=allow: this test is about the key set, not about user checks failing.
+        self.start_envoy(on_error="allow")
+        token = self.token(self.k1, "alice")
+        self.assert_passes(self.get(token), "alice")
+        self.assertGreaterEqual(self.stats().get("jwt_gate_jwks_fetches_ok", 0), 1)
+        self.idp.stop()
+        failed = eventually(self.failed_fetches, lambda n: n >= 2, 2 * REMOTE_JWKS["refresh_s"] + SLACK_S)
+        self.assertGreaterEqual(failed, 2, f"no failed JWKS fetches counted: {self.jwks_stats()}")
+        self.assert_passes(self.get(token), "alice")  # cached verification
+        self.assert_passes(self.get(self.token(self.k1, "bob")), "bob")  # a fresh verification with k1
+
+    def jwks_stats(self):
+        return {k: v for k, v in self.stats().items() if k.startswith("jwt_gate_jwks")}
+
+    def test_stopped_idp_fails_user_checks_closed_with_503(self):
+        self.start_envoy()  # on_error defaults to deny
+        self.assert_passes(self.get(self.token(self.k1, "alice")), "alice")
+        self.idp.stop()
+        reply = self.get(self.token(self.k1, "bob"))  # bob was never checked: nothing cached
+        self.assertEqual(reply.status, 503, reply)
+        self.assertGreaterEqual(self.stats().get("jwt_gate_user_checks_error", 0), 1)
+
+    # --- user check -------------------------------------------------------------------
+
+    def test_deleted_user_is_locked_out_once_the_cache_ttl_passes(self):
+        self.start_envoy()
+        token = self.token(self.k1, "alice")
+        self.assert_passes(self.get(token), "alice")
+        self.idp.delete_user("alice")
+        deleted = time.monotonic()
+        reply = eventually(lambda: self.get(token), lambda r: r.status != 200, USER_CHECK["cache_ttl_s"] + SLACK_S)
+        locked_out_after = time.monotonic() - deleted
+        self.assert_401(reply, "user not found")
+        self.assertGreater(self.idp.count("user:alice"), 1, "the deletion was not seen by a new user check")
+        self.assertLessEqual(locked_out_after, USER_CHECK["cache_ttl_s"] + SLACK_S)
+        self.assert_passes(self.get(self.token(self.k1, "bob")), "bob")  # others unaffected
+
+    def test_user_check_answers_are_cached_for_the_ttl(self):
+        self.start_envoy()
+        for _ in range(5):
+            self.assert_passes(self.get(self.token(self.k1, "bob")), "bob")
+        self.assertEqual(self.idp.count("user:bob"), 1, "each request asked the user service again")
+
+    def test_unknown_user_is_401_cached_negatively_then_admitted_once_created(self):
+        self.start_envoy()
+        token = self.token(self.k1, "frank")
+        self.assert_401(self.get(token), "user not found")
+        self.assert_401(self.get(token), "user not found")
+        self.assertEqual(self.idp.count("user:frank"), 1, "the negative answer was not cached")
+        self.idp.add_user("frank")
+        reply = eventually(lambda: self.get(token), lambda r: r.status == 200, USER_CHECK["negative_ttl_s"] + SLACK_S)
+        self.assert_passes(reply, "frank")
+
+    def test_user_check_percent_encodes_the_subject(self):
+        self.start_envoy()
+        self.assert_passes(self.get(self.token(self.k1, "team/erin")), "team/erin")
+        self.assertEqual(self.idp.count("user:team/erin"), 1)
+        self.assert_401(self.get(self.token(self.k1, "team/../alice")), "user not found")
+
+    # --- metrics ----------------------------------------------------------------------
+
+    def test_stats_prometheus_exposes_user_check_request_and_jwks_metrics(self):
+        self.start_envoy()
+        self.assert_passes(self.get(self.token(self.k1, "alice")), "alice")
+        self.assertEqual(self.get(self.token(self.k1, "ghost")).status, 401)
+        stats = self.stats()
+        for name in ("jwt_gate_user_checks_active", "jwt_gate_user_checks_not_found", "jwt_gate_requests_allow",
+                     "jwt_gate_requests_deny", "jwt_gate_jwks_fetches_ok"):
+            with self.subTest(metric=name):
+                self.assertGreaterEqual(stats.get(name, 0), 1, sorted(k for k in stats if k.startswith("jwt_gate")))
+        self.assertIn("jwt_gate_jwks_age_s_idp", stats, sorted(k for k in stats if k.startswith("jwt_gate")))
 
 
 class BrokenConfig(unittest.TestCase):

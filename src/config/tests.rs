@@ -165,11 +165,7 @@ fn bad_configs_name_the_field() {
         ),
         (
             "duplicate provider",
-            provider("").replacen(
-                r#""providers": {"#,
-                &format!(r#""providers": {{"corp": {{}}, "#),
-                1,
-            ),
+            provider("").replacen(r#""providers": {"#, r#""providers": {"corp": {}, "#, 1),
             "duplicate",
         ),
         (

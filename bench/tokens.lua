@@ -1,0 +1,38 @@
+-- wrk script for `make bench`: rotates through the tokens of a file, one per line.
+--
+--   wrk ... -s bench/tokens.lua http://127.0.0.1:PORT/ -- TOKEN_FILE
+--
+-- Every request is pre-built in init() (one string per token), so request() costs one
+-- table index on wrk's core. The file holds one token (the cache path) or a pool of
+-- distinct tokens larger than any cache (the verification path); the same script runs
+-- for every variant, so every variant gets byte-identical requests.
+-- done() prints one machine-readable line, read by bench/bench.py.
+
+local requests = {}
+local next_index = 0
+
+function init(args)
+  local path = args[1]
+  if path == nil then error("usage: -- TOKEN_FILE") end
+  for line in io.lines(path) do
+    if #line > 0 then
+      requests[#requests + 1] = wrk.format("GET", "/", { ["Authorization"] = "Bearer " .. line })
+    end
+  end
+  if #requests == 0 then error("no token in " .. path) end
+end
+
+function request()
+  next_index = next_index + 1
+  if next_index > #requests then next_index = 1 end
+  return requests[next_index]
+end
+
+function done(summary, latency, _)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH-RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d mean_us=%.1f max_us=%d " ..
+    "err_connect=%d err_read=%d err_write=%d err_status=%d err_timeout=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.mean, latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+end
