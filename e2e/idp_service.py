@@ -21,6 +21,7 @@ RSA signing keys: `SigningKey.generate(kid)` or `SigningKey.from_pem(kid, pem)`;
 
 import base64
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -109,6 +110,15 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """Envoy hanging up mid-answer (a callout timeout, Envoy stopping) is no error here."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class IdpService:
     """The service; `with IdpService() as idp:` runs it, `idp.port` is where."""
 
@@ -155,8 +165,7 @@ class IdpService:
         """Listen (again) on 127.0.0.1: a free port the first time, the same one after."""
         if self.server is not None:
             return self
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", self.port), _Handler)
         self.server.idp = self
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -397,52 +397,55 @@ REMOTE_JWKS = {"cluster": IDP_CLUSTER, "uri": "http://idp.test/jwks.json", "time
                "min_refetch_s": 1}
 USER_CHECK = {"cluster": IDP_CLUSTER, "authority": "idp.test", "path": "/internal/users/{sub}", "timeout_ms": 1000,
               "cache_ttl_s": 2, "negative_ttl_s": 1}
-USERS = ["alice", "bob", "carol", "dave", "team/erin"]
+WARMUP_USER = "warmup"  # only ever used by `start_envoy(warm=True)`
+USERS = ["alice", "bob", "carol", "team/erin", WARMUP_USER]
 # Slack on top of a TTL or refresh period before a poll gives up: the filter's clock is in
 # whole seconds, its schedule runs on a 1 s tick, and the machine may be busy.
 SLACK_S = 4
 
 
-def remote_config(**user_check):
-    """One provider whose keys come from the IdP's JWKS, with the IdP's user check."""
-    return {"providers": {"idp": {
+def remote_config(user_check=None):
+    """One provider whose keys come from the IdP's JWKS; with `user_check` (fields over
+    USER_CHECK's) it also asks the IdP whether the subject exists."""
+    provider = {
         "issuer": ISSUER,
         "audiences": [AUDIENCE],
         "algorithms": ["RS256"],
         "keys": [{"remote_jwks": dict(REMOTE_JWKS)}],
-        "user_check": {**USER_CHECK, **user_check},
         "claim_headers": {"x-user-id": "sub"},
-    }}}
+    }
+    if user_check is not None:
+        provider["user_check"] = {**USER_CHECK, **user_check}
+    return {"providers": {"idp": provider}}
 
 
-class RemoteIdp(unittest.TestCase):
-    """Keys fetched from, and subjects checked against, a live IdP service (cluster `idp`).
+class IdpHelpers:
+    """What the IdP test classes share: tokens, requests, assertions, stats."""
 
-    Each test has its own IdP and Envoy, so a rotation, an outage or a deleted user in
-    one cannot leak into another. The IdP starts with key k1 and the users in USERS.
-    """
+    k1 = k2 = None
 
     @classmethod
-    def setUpClass(cls):
+    def load_keys(cls):
         cls.k1 = SigningKey.from_pem("k1", fixture("rsa2048.key.pem"))
         cls.k2 = SigningKey.from_pem("k2", fixture("rsa2048-other.key.pem"))
 
-    def setUp(self):
-        self.idp = IdpService(keys=[self.k1], users=USERS).start()
-        self.addCleanup(self.idp.stop)
-        self.upstream = self.enterContext(EchoUpstream())
-        self.envoy = None
+    def idp_envoy(self, name, user_check):
+        """An Envoy (not started) with `remote_config(user_check)` and the IdP as `idp`."""
+        return gate_envoy(name, self.upstream.port, remote_config(user_check), clusters={IDP_CLUSTER: self.idp.port})
 
-    def start_envoy(self, **user_check):
-        name = "idp-" + self.id().rsplit(".", 1)[-1].removeprefix("test_")[:40]
-        self.envoy = self.enterContext(
-            gate_envoy(name, self.upstream.port, remote_config(**user_check), clusters={IDP_CLUSTER: self.idp.port}))
-        self.envoy.start().wait_ready()
+    def warm_up(self):
+        """Returns once the worker has its key set (a request of WARMUP_USER passed), so
+        that no request of a test has to wait for the first fetch."""
+        token = self.token(self.k1, WARMUP_USER)
+        reply = eventually(lambda: self.get(token), lambda r: r.status == 200, REMOTE_JWKS["timeout_ms"] / 1000 + SLACK_S)
+        if reply.status != 200:
+            raise AssertionError(f"warm-up request never passed: {reply}")
 
     def get(self, token, path="/api/me"):
         return http_request(self.envoy.listener_port, path, bearer(token))
 
-    def token(self, key, sub):
+    @staticmethod
+    def token(key, sub):
         return key.mint(claims_for(sub))
 
     def assert_passes(self, reply, sub):
@@ -455,11 +458,44 @@ class RemoteIdp(unittest.TestCase):
         self.assertIn('error="invalid_token"', challenge)
         self.assertIn(description, challenge)
 
+    def assert_503(self, reply):
+        self.assertEqual(reply.status, 503, reply)
+        self.assertEqual(reply.json()["error"], "temporarily_unavailable", reply)
+        self.assertTrue(reply.headers.get("retry-after", "").isdigit(), reply.headers)
+
     def stats(self):
         return self.envoy.prometheus()
 
+    def jwks_stats(self):
+        return {k: v for k, v in self.stats().items() if k.startswith("jwt_gate_jwks")}
+
     def failed_fetches(self):
-        return sum(v for k, v in self.stats().items() if k.startswith("jwt_gate_jwks_fetches_") and k != "jwt_gate_jwks_fetches_ok")
+        return sum(v for k, v in self.jwks_stats().items()
+                   if k.startswith("jwt_gate_jwks_fetches_") and k != "jwt_gate_jwks_fetches_ok")
+
+
+class RemoteJwks(IdpHelpers, unittest.TestCase):
+    """The key-set lifecycle against a live IdP (cluster `idp`): first fetch, rotation,
+    outage. Each test has its own IdP (key k1, the users in USERS) and its own Envoy, as
+    each changes the key set or stops the IdP. The provider has no user check unless the
+    test is about the two together."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.load_keys()
+
+    def setUp(self):
+        self.idp = IdpService(keys=[self.k1], users=USERS).start()
+        self.addCleanup(self.idp.stop)
+        self.upstream = self.enterContext(EchoUpstream())
+        self.envoy = None
+
+    def start_envoy(self, user_check=None, warm=False):
+        name = "jwks-" + self.id().rsplit(".", 1)[-1].removeprefix("test_")[:40]
+        self.envoy = self.enterContext(self.idp_envoy(name, user_check))
+        self.envoy.start().wait_ready()
+        if warm:
+            self.warm_up()
 
     # --- first key set ----------------------------------------------------------------
 
@@ -474,113 +510,113 @@ class RemoteIdp(unittest.TestCase):
         self.assertEqual(key_sets_before, 0, "the key set arrived before the request: nothing was waited for")
         self.assertGreater(waited, 0.2, "no key set had arrived, yet the request did not wait for one")
 
-    def test_no_key_set_within_timeout_is_503_with_retry_after_then_recovers(self):
+    def test_no_key_set_is_503_with_retry_after_then_recovers_when_the_idp_is_back(self):
         self.idp.stop()  # down before Envoy ever reaches it
         self.start_envoy()
         started = time.monotonic()
-        reply = self.get(self.token(self.k1, "alice"))
-        self.assertEqual(reply.status, 503, reply)
-        self.assertTrue(reply.headers.get("retry-after", "").isdigit(), reply.headers)
+        self.assert_503(self.get(self.token(self.k1, "alice")))
         self.assertLess(time.monotonic() - started, REMOTE_JWKS["timeout_ms"] / 1000 + SLACK_S)
-        self.idp.start()  # back on the same port: the next fetch (≤ min_refetch_s + tick) loads k1
+        self.idp.start()  # back on the same port: a later fetch loads k1
         token = self.token(self.k1, "alice")
         reply = eventually(lambda: self.get(token), lambda r: r.status == 200, REMOTE_JWKS["refresh_s"] + SLACK_S)
         self.assert_passes(reply, "alice")
 
     # --- rotation ---------------------------------------------------------------------
 
-    def test_rotation_new_kid_passes_after_a_kid_miss_refetch_and_old_kid_until_its_key_leaves(self):
-        self.start_envoy()
+    def test_rotation_new_kid_passes_after_a_refetch_and_old_kid_until_its_key_leaves(self):
+        self.start_envoy(warm=True)
         old = self.token(self.k1, "alice")
         self.assert_passes(self.get(old), "alice")
 
         self.idp.set_keys(self.k1, self.k2)  # the IdP publishes k2 beside k1
-        fetches_before = self.idp.count("jwks")
+        before = self.idp.count("jwks")
         self.assert_passes(self.get(self.token(self.k2, "bob")), "bob")
-        # Either the kid miss fetched k2 while the request waited, or a periodic refresh
-        # got it first; in both cases a JWKS request was made after the rotation.
-        self.assertGreater(self.idp.count("jwks"), fetches_before)
+        # Only the IdP knew k2, and the request passed at once: it made (and waited for) a
+        # JWKS request (periodic refreshes are seconds apart).
+        self.assertGreater(self.idp.count("jwks"), before, "k2 was accepted without fetching it")
         self.assert_passes(self.get(old), "alice")  # k1 is still published
 
         self.idp.set_keys(self.k2)  # k1 retired
         reply = eventually(lambda: self.get(old), lambda r: r.status != 200, REMOTE_JWKS["refresh_s"] + SLACK_S)
-        self.assertEqual(reply.status, 401, f"a token of the retired key k1 still passes: {reply}")
-        self.assertIn('error="invalid_token"', reply.headers.get("www-authenticate", ""))
+        self.assert_401(reply, "")  # invalid_token: no key for kid k1 any more
         self.assert_passes(self.get(self.token(self.k2, "carol")), "carol")
 
-    def test_rotation_kid_miss_refetch_happens_while_the_request_waits(self):
-        self.start_envoy()
-        self.assert_passes(self.get(self.token(self.k1, "alice")), "alice")
-        # Right after a fetch the next periodic one is ≥ refresh_s (2 s) away, so a JWKS
-        # request that arrives while the k2 request is in flight is the kid-miss re-fetch.
-        last = self.idp.last_jwks_request()
-        self.idp.set_keys(self.k1, self.k2)
-        self.assertLess(time.monotonic() - last, 1.5, "test too slow to tell a kid-miss fetch from a refresh")
-        before = self.idp.count("jwks")
-        self.assert_passes(self.get(self.token(self.k2, "bob")), "bob")
-        self.assertEqual(self.idp.count("jwks"), before + 1, "the unknown kid did not cause exactly one re-fetch")
-
     def test_random_kids_do_not_flood_the_idp(self):
-        self.start_envoy()
-        self.assert_passes(self.get(self.token(self.k1, "alice")), "alice")
+        self.start_envoy(warm=True)
         before = self.idp.count("jwks")
         started = time.monotonic()
-        for n in range(20):
+        for n in range(30):
             reply = self.get(SigningKey(f"random-{n}", self.k1.private_key).mint(claims_for("alice")))
             self.assertEqual(reply.status, 401, reply)
         elapsed = time.monotonic() - started
-        # At most one kid-miss re-fetch per min_refetch_s, plus the periodic refreshes.
-        allowed = 1 + int(elapsed / REMOTE_JWKS["min_refetch_s"]) + 1 + int(elapsed / REMOTE_JWKS["refresh_s"]) + 1
-        self.assertLessEqual(self.idp.count("jwks") - before, allowed, f"{elapsed:.1f}s")
+        # Per fetching VM (Envoy's main thread runs one too): one kid-miss re-fetch per
+        # min_refetch_s and the periodic refreshes, each rounded up.
+        per_vm = 2 + elapsed / REMOTE_JWKS["min_refetch_s"] + 1 + elapsed / REMOTE_JWKS["refresh_s"]
+        fetched = self.idp.count("jwks") - before
+        self.assertLessEqual(fetched, 2 * per_vm, f"{fetched} JWKS fetches for 30 random kids in {elapsed:.1f}s")
 
     # --- outage -----------------------------------------------------------------------
 
     def test_stopped_idp_keeps_the_last_good_key_set_and_counts_failed_fetches(self):
-        # on_error=allow: this test is about the key set, not about user checks failing.
-        self.start_envoy(on_error="allow")
+        self.start_envoy(warm=True)
         token = self.token(self.k1, "alice")
         self.assert_passes(self.get(token), "alice")
-        self.assertGreaterEqual(self.stats().get("jwt_gate_jwks_fetches_ok", 0), 1)
-        self.idp.stop()
+        self.assertGreaterEqual(self.stats().get("jwt_gate_jwks_fetches_ok", 0), 1, self.jwks_stats())
+        self.idp.stop()  # connection refused from now on
         failed = eventually(self.failed_fetches, lambda n: n >= 2, 2 * REMOTE_JWKS["refresh_s"] + SLACK_S)
-        self.assertGreaterEqual(failed, 2, f"no failed JWKS fetches counted: {self.jwks_stats()}")
-        self.assert_passes(self.get(token), "alice")  # cached verification
-        self.assert_passes(self.get(self.token(self.k1, "bob")), "bob")  # a fresh verification with k1
-
-    def jwks_stats(self):
-        return {k: v for k, v in self.stats().items() if k.startswith("jwt_gate_jwks")}
+        self.assertGreaterEqual(failed, 2, f"failed JWKS fetches not counted: {self.jwks_stats()}")
+        self.assert_passes(self.get(token), "alice")  # a verified token seen before
+        self.assert_passes(self.get(self.token(self.k1, "bob")), "bob")  # a new token, verified with k1
 
     def test_stopped_idp_fails_user_checks_closed_with_503(self):
-        self.start_envoy()  # on_error defaults to deny
-        self.assert_passes(self.get(self.token(self.k1, "alice")), "alice")
+        self.start_envoy(user_check={}, warm=True)  # on_error defaults to deny
         self.idp.stop()
-        reply = self.get(self.token(self.k1, "bob"))  # bob was never checked: nothing cached
-        self.assertEqual(reply.status, 503, reply)
+        self.assert_503(self.get(self.token(self.k1, "bob")))  # bob was never checked: nothing cached
         self.assertGreaterEqual(self.stats().get("jwt_gate_user_checks_error", 0), 1)
 
-    # --- user check -------------------------------------------------------------------
+    # FILTER BUG (reported; see UserCheck.test_request_resumed_after_a_kid_miss_refetch_is_user_checked):
+    # with on_error=allow, the request that waited for the first key set is forwarded
+    # without any user check, so a subject the user service does not know gets through.
+    @unittest.expectedFailure
+    def test_request_resumed_after_the_first_key_set_is_user_checked_with_on_error_allow(self):
+        self.start_envoy(user_check={"on_error": "allow"})
+        reply = self.get(self.token(self.k1, "ghost"))  # waits for the first key set
+        self.assertEqual(reply.status, 401, f"a user that does not exist was let through: {reply}")
+
+
+class UserCheck(IdpHelpers, unittest.TestCase):
+    """The user-existence check against a live IdP, with the configuration of the README
+    (cluster `idp`, cache_ttl_s 2, negative_ttl_s 1, on_error deny). One IdP and one Envoy
+    for the class: every test uses subjects of its own, so deleting or creating a user
+    in one cannot change another's answers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.load_keys()
+        cls.idp = IdpService(keys=[cls.k1], users=USERS).start()
+        cls.addClassCleanup(cls.idp.stop)
+        cls.upstream = cls.enterClassContext(EchoUpstream())
+        cls.envoy = cls.enterClassContext(IdpHelpers.idp_envoy(cls, "user-check", user_check={}))
+        cls.envoy.start().wait_ready()
+        IdpHelpers.warm_up(cls)
 
     def test_deleted_user_is_locked_out_once_the_cache_ttl_passes(self):
-        self.start_envoy()
-        token = self.token(self.k1, "alice")
-        self.assert_passes(self.get(token), "alice")
-        self.idp.delete_user("alice")
+        self.idp.add_user("dana")
+        token = self.token(self.k1, "dana")
+        self.assert_passes(self.get(token), "dana")
+        self.idp.delete_user("dana")
         deleted = time.monotonic()
         reply = eventually(lambda: self.get(token), lambda r: r.status != 200, USER_CHECK["cache_ttl_s"] + SLACK_S)
-        locked_out_after = time.monotonic() - deleted
         self.assert_401(reply, "user not found")
-        self.assertGreater(self.idp.count("user:alice"), 1, "the deletion was not seen by a new user check")
-        self.assertLessEqual(locked_out_after, USER_CHECK["cache_ttl_s"] + SLACK_S)
-        self.assert_passes(self.get(self.token(self.k1, "bob")), "bob")  # others unaffected
+        self.assertLessEqual(time.monotonic() - deleted, USER_CHECK["cache_ttl_s"] + SLACK_S)
+        self.assertEqual(self.idp.count("user:dana"), 2, "not exactly one check before and one after the TTL")
 
     def test_user_check_answers_are_cached_for_the_ttl(self):
-        self.start_envoy()
         for _ in range(5):
             self.assert_passes(self.get(self.token(self.k1, "bob")), "bob")
         self.assertEqual(self.idp.count("user:bob"), 1, "each request asked the user service again")
 
     def test_unknown_user_is_401_cached_negatively_then_admitted_once_created(self):
-        self.start_envoy()
         token = self.token(self.k1, "frank")
         self.assert_401(self.get(token), "user not found")
         self.assert_401(self.get(token), "user not found")
@@ -590,23 +626,36 @@ class RemoteIdp(unittest.TestCase):
         self.assert_passes(reply, "frank")
 
     def test_user_check_percent_encodes_the_subject(self):
-        self.start_envoy()
         self.assert_passes(self.get(self.token(self.k1, "team/erin")), "team/erin")
         self.assertEqual(self.idp.count("user:team/erin"), 1)
-        self.assert_401(self.get(self.token(self.k1, "team/../alice")), "user not found")
+        # Were `/` or `..` not encoded, this would be asked as /internal/users/carol.
+        self.assert_401(self.get(self.token(self.k1, "../users/carol")), "user not found")
+        self.assertEqual(self.idp.count("user:../users/carol"), 1)
+        self.assertEqual(self.idp.count("user:carol"), 0)
 
-    # --- metrics ----------------------------------------------------------------------
+    # FILTER BUG (reported): src/filter.rs `resume` re-runs `process(.., may_wait=false, ..)`,
+    # so a request that paused for a key fetch (the first key set, or a kid-miss re-fetch)
+    # may not start its user-check callout, and `check_user` then decides an uncached
+    # subject as an unusable answer: on_error=deny → 503 user_check_unavailable for an
+    # active user; on_error=allow → forwarded with no user check at all.
+    @unittest.expectedFailure
+    def test_request_resumed_after_a_kid_miss_refetch_is_user_checked(self):
+        rotated = SigningKey("k2-resumed", self.k2.private_key)  # a kid of this test only
+        self.idp.set_keys(self.k1, rotated)
+        reply = self.get(self.token(rotated, "carol"))  # waits for the kid-miss re-fetch
+        self.assert_passes(reply, "carol")
+        self.assertEqual(self.idp.count("user:carol"), 1)
 
     def test_stats_prometheus_exposes_user_check_request_and_jwks_metrics(self):
-        self.start_envoy()
         self.assert_passes(self.get(self.token(self.k1, "alice")), "alice")
-        self.assertEqual(self.get(self.token(self.k1, "ghost")).status, 401)
+        self.assert_401(self.get(self.token(self.k1, "ghost")), "user not found")
         stats = self.stats()
+        ours = sorted(k for k in stats if k.startswith("jwt_gate"))
         for name in ("jwt_gate_user_checks_active", "jwt_gate_user_checks_not_found", "jwt_gate_requests_allow",
                      "jwt_gate_requests_deny", "jwt_gate_jwks_fetches_ok"):
             with self.subTest(metric=name):
-                self.assertGreaterEqual(stats.get(name, 0), 1, sorted(k for k in stats if k.startswith("jwt_gate")))
-        self.assertIn("jwt_gate_jwks_age_s_idp", stats, sorted(k for k in stats if k.startswith("jwt_gate")))
+                self.assertGreaterEqual(stats.get(name, 0), 1, ours)
+        self.assertIn("jwt_gate_jwks_age_s_idp", stats, ours)
 
 
 class BrokenConfig(unittest.TestCase):
@@ -639,7 +688,17 @@ class CountingResult(unittest.TextTestResult):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.outcomes = {}
+        self.durations = {}
+        self.known_bugs = []
         CountingResult.current = self
+
+    def startTest(self, test):
+        self._started = time.monotonic()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        self.durations[test.id()] = time.monotonic() - self._started
+        super().stopTest(test)
 
     def _record(self, test, passed):
         key = test.id()
@@ -661,6 +720,13 @@ class CountingResult(unittest.TextTestResult):
         super().addSubTest(test, subtest, err)
         if err is not None:
             self._record(test, False)
+
+    def addExpectedFailure(self, test, err):
+        # A known filter bug, named in a comment on the test: it does not fail the run,
+        # but it is listed after the run; once fixed the test "unexpectedly succeeds",
+        # which fails the run until its marker is removed.
+        super().addExpectedFailure(test, err)
+        self.known_bugs.append(test.id())
 
     def addUnexpectedSuccess(self, test):
         super().addUnexpectedSuccess(test)
@@ -696,6 +762,10 @@ def main():
     failed = len(result.outcomes) - passed
     if failed:
         dump_envoy_logs()
+    slowest = sorted(result.durations.items(), key=lambda item: -item[1])[:5]
+    print("slowest: " + ", ".join(f"{name.rsplit('.', 1)[-1]} {seconds:.1f}s" for name, seconds in slowest))
+    for name in result.known_bugs:
+        print(f"KNOWN FILTER BUG (expected failure, not counted): {name}")
     print(f"e2e took {time.monotonic() - started:.1f}s")
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 and passed > 0 else 1

@@ -16,6 +16,8 @@ use crate::usercheck::UserCheck;
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// Default clock-skew allowance.
 pub const DEFAULT_LEEWAY_S: u64 = 60;
+/// Shortest HMAC secret accepted: the HS256 hash size (RFC 7518 §3.2).
+pub const MIN_HMAC_SECRET_BYTES: usize = 32;
 /// Nesting allowed in token JSON: real tokens nest two or three levels.
 const MAX_JSON_DEPTH: usize = 16;
 
@@ -282,6 +284,15 @@ fn hmac_key(
     alg: Option<Alg>,
 ) -> Result<Vec<Key>, ConfigError> {
     let bytes = decode_secret(value, encoding).map_err(|m| ConfigError::new(field, m))?;
+    if bytes.len() < MIN_HMAC_SECRET_BYTES {
+        return Err(ConfigError::new(
+            field,
+            format!(
+                "secret is {} bytes; at least {MIN_HMAC_SECRET_BYTES} are required (RFC 7518 §3.2)",
+                bytes.len()
+            ),
+        ));
+    }
     Key::hmac(bytes, kid, alg)
         .map(|k| vec![k])
         .map_err(|m| ConfigError::new(field, m))
