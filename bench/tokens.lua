@@ -1,11 +1,13 @@
 -- wrk script for `make bench`: rotates through the tokens of a file, one per line.
 --
---   wrk ... -s bench/tokens.lua http://127.0.0.1:PORT/ -- TOKEN_FILE
+--   wrk ... -s bench/tokens.lua http://127.0.0.1:PORT/ -- TOKEN_FILE [START]
 --
 -- Every request is pre-built in init() (one string per token), so request() costs one
 -- table index on wrk's core. The file holds one token (the cache path) or a pool of
 -- distinct tokens larger than any cache (the verification path); the same script runs
--- for every variant, so every variant gets byte-identical requests.
+-- for every variant, so every variant gets byte-identical requests. START (0-based)
+-- continues the rotation where the previous run against the same Envoy stopped, so a
+-- token comes back only after the whole pool has gone by, however short each run is.
 -- done() prints one machine-readable line, read by bench/bench.py.
 
 local requests = {}
@@ -20,6 +22,7 @@ function init(args)
     end
   end
   if #requests == 0 then error("no token in " .. path) end
+  next_index = (tonumber(args[2] or "0") or 0) % #requests
 end
 
 function request()

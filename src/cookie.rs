@@ -22,11 +22,17 @@ pub fn pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
 /// The `Cookie` header value without the cookies named `name`; `None` when nothing is left.
 #[must_use]
 pub fn without(header: &str, name: &str) -> Option<String> {
+    without_matching(header, |n| n == name)
+}
+
+/// The `Cookie` header value without the cookies whose name satisfies `drop`.
+#[must_use]
+pub fn without_matching(header: &str, drop: impl Fn(&str) -> bool) -> Option<String> {
     let kept: Vec<&str> = header
         .split(';')
         .map(str::trim)
         .filter(|part| !part.is_empty())
-        .filter(|part| part.split_once('=').map_or(part.trim(), |(n, _)| n.trim()) != name)
+        .filter(|part| !drop(part.split_once('=').map_or(*part, |(n, _)| n.trim())))
         .collect();
     (!kept.is_empty()).then(|| kept.join("; "))
 }

@@ -10,15 +10,18 @@
 //! trait has no ES384/ES512, and its RSA path does not reject a signature `>= n` for
 //! PSS. Every check below is explicit instead.
 
+mod emsa;
+mod mont;
+pub mod p256_fast;
+pub mod rsa_fast;
+
 use hmac::{Hmac, Mac};
 use p256::ecdsa::signature::Verifier;
-use rsa::traits::PublicKeyParts;
-use rsa::{Pkcs1v15Sign, Pss, RsaPublicKey};
-use sha2::{Digest, Sha256, Sha384, Sha512};
+use sha2::{Sha256, Sha384, Sha512};
 
 /// Smallest RSA modulus accepted, in bits (NIST SP 800-131A: 2048 is the minimum since 2014).
 pub const RSA_MIN_BITS: usize = 2048;
-/// Largest RSA modulus accepted, in bits (the `rsa` crate's own bound).
+/// Largest RSA modulus accepted, in bits (the bound the `rsa` crate had).
 pub const RSA_MAX_BITS: usize = 4096;
 
 /// SHA-2 variant of an algorithm.
@@ -51,34 +54,11 @@ pub fn hmac(sha: Sha, secret: &[u8], input: &[u8], tag: &[u8]) -> bool {
     }
 }
 
-/// RSASSA-PKCS1-v1_5 (`pss == false`) or RSASSA-PSS with MGF1 of the same hash and a salt
-/// as long as the hash (`pss == true`, RFC 7518 §3.5). The signature must be exactly as
-/// long as the modulus and numerically below it.
+/// Bits in a big-endian RSA modulus (leading zero bytes allowed). RSASSA-PKCS1-v1_5
+/// and RSASSA-PSS themselves are [`rsa_fast::RsaVerifier::verify`], built once per key.
 #[must_use]
-pub fn rsa(sha: Sha, pss: bool, key: &RsaPublicKey, input: &[u8], sig: &[u8]) -> bool {
-    if sig.len() != key.size() || !below_modulus(sig, key) {
-        return false;
-    }
-    let hashed = match sha {
-        Sha::S256 => Sha256::digest(input).to_vec(),
-        Sha::S384 => Sha384::digest(input).to_vec(),
-        Sha::S512 => Sha512::digest(input).to_vec(),
-    };
-    let result = match (pss, sha) {
-        (false, Sha::S256) => key.verify(Pkcs1v15Sign::new::<Sha256>(), &hashed, sig),
-        (false, Sha::S384) => key.verify(Pkcs1v15Sign::new::<Sha384>(), &hashed, sig),
-        (false, Sha::S512) => key.verify(Pkcs1v15Sign::new::<Sha512>(), &hashed, sig),
-        (true, Sha::S256) => key.verify(Pss::new::<Sha256>(), &hashed, sig),
-        (true, Sha::S384) => key.verify(Pss::new::<Sha384>(), &hashed, sig),
-        (true, Sha::S512) => key.verify(Pss::new::<Sha512>(), &hashed, sig),
-    };
-    result.is_ok()
-}
-
-/// Big-endian `sig < n` for equal-length byte strings.
-fn below_modulus(sig: &[u8], key: &RsaPublicKey) -> bool {
-    let n = key.n().to_bytes_be();
-    n.len() == sig.len() && sig < n.as_slice()
+pub fn rsa_bits(n: &[u8]) -> usize {
+    mont::bit_length(n)
 }
 
 /// ECDSA P-256 with SHA-256, raw `r || s` (64 bytes).

@@ -87,32 +87,73 @@ impl Context for Filter {
                 let _ = hostcalls::set_shared_data(&key, Some(value.as_bytes()), None);
             }
         }
-        self.shared.wake_with(WaitFor::User(token_id), Some(answer));
+        self.shared
+            .wake(WaitFor::User(token_id), Resume::UserAnswer(answer));
     }
 }
 
 impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        match process(&self.shared, self.context_id, true, None) {
+        match process(&self.shared, self.context_id, Waits::ALL, None) {
             Step::Forwarded => Action::Continue,
             Step::Replied | Step::Waiting => Action::Pause,
         }
     }
 }
 
-/// Finishes a paused request from another context (its callout answered, or its wait
-/// ended). `user` is the user-check answer it waited for, if any.
-pub fn resume(shared: &Shared, context_id: u32, user: Option<UserStatus>) {
+/// Why a paused request is being run again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// The key fetch it waited for finished (it may still wait for a user check).
+    KeysArrived,
+    /// The user check it waited for answered.
+    UserAnswer(UserStatus),
+    /// Its wait ended without an answer: decide now.
+    Expired,
+}
+
+/// Finishes a paused request from another context.
+pub fn resume(shared: &Shared, context_id: u32, why: Resume) {
     if hostcalls::set_effective_context(context_id).is_err() {
         return; // the stream is gone
     }
-    if let Step::Forwarded = process(shared, context_id, false, user) {
+    let (waits, user) = match why {
+        Resume::KeysArrived => (
+            Waits {
+                keys: false,
+                user: true,
+            },
+            None,
+        ),
+        Resume::UserAnswer(answer) => (Waits::NONE, Some(answer)),
+        Resume::Expired => (Waits::NONE, None),
+    };
+    if let Step::Forwarded = process(shared, context_id, waits, user) {
         let _ = hostcalls::resume_http_request();
     }
 }
 
-/// Decides and applies. `may_wait`: the request may pause for a callout.
-fn process(shared: &Shared, context_id: u32, may_wait: bool, user: Option<UserStatus>) -> Step {
+/// Which callouts a request may still pause for.
+#[derive(Debug, Clone, Copy)]
+struct Waits {
+    keys: bool,
+    user: bool,
+}
+
+impl Waits {
+    const ALL: Waits = Waits {
+        keys: true,
+        user: true,
+    };
+    const NONE: Waits = Waits {
+        keys: false,
+        user: false,
+    };
+}
+
+/// Decides and applies. `waits`: the callouts the request may still pause for;
+/// `user`: a user-check answer already received.
+fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStatus>) -> Step {
     // Bytes, not the SDK's String variant: that one panics on a non-UTF-8 header value.
     let headers: Vec<(String, String)> = hostcalls::get_map_bytes(MapType::HttpRequestHeaders)
         .unwrap_or_default()
@@ -153,7 +194,7 @@ fn process(shared: &Shared, context_id: u32, may_wait: bool, user: Option<UserSt
     }
     let (ops, would_deny) = match verdict.outcome {
         Outcome::Deny { ops, denial } => {
-            if may_wait && wait_for_keys(shared, context_id, &denial, now_ms) {
+            if waits.keys && wait_for_keys(shared, context_id, &denial, now_ms) {
                 return Step::Waiting;
             }
             return deny(
@@ -174,7 +215,7 @@ fn process(shared: &Shared, context_id: u32, may_wait: bool, user: Option<UserSt
             ops,
             would_deny,
             authenticated: Some(who),
-        } => match check_user(shared, context_id, &who, may_wait, user, now_ms) {
+        } => match check_user(shared, context_id, &who, waits.user, user, now_ms) {
             UserGate::Pass => (ops, would_deny),
             UserGate::Wait => return Step::Waiting,
             UserGate::Deny(denial) if config.mode == Mode::Audit => {
@@ -345,7 +386,7 @@ fn wait_for_keys(shared: &Shared, context_id: u32, denial: &Denial, now_ms: u64)
         .config
         .providers
         .get(provider)
-        .and_then(|p| p.remote.as_ref())
+        .and_then(|p| p.remote())
     else {
         return false;
     };

@@ -9,14 +9,13 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 
-use serde_json::Value;
-
+use crate::authjs::SessionCookie;
 use crate::cache::TokenCache;
 use crate::claims;
-use crate::config::{Config, Mode, Provider, DECISION_HEADER};
+use crate::config::{Config, Credential, Mode, Provider, DECISION_HEADER};
 use crate::cookie;
 use crate::error::AuthError;
-use crate::extract::{self, RequestParts, Source};
+use crate::extract::{self, Found, RequestParts, Source};
 use crate::keys::Key;
 use crate::keystore::KeyStore;
 use crate::path;
@@ -272,30 +271,23 @@ fn authenticate(
         .iter()
         .filter_map(|i| Some((*i, config.providers.get(*i)?)))
     {
-        let failure = match extract::extract(&provider.sources, parts) {
+        let failure = match present(provider, parts) {
             Ok(None) => continue,
-            Ok(Some(found)) => match verify_cached(env, index, provider, &found.token, now) {
+            Ok(Some(presented)) => match verify_cached(env, index, provider, &presented, now) {
                 Ok(verified) => {
-                    return accept(
-                        provider,
-                        requirement,
-                        &verified.claims,
-                        &verified.payload_b64,
-                        &found.sources,
-                        req,
-                        ops,
-                    )
-                    .map(|()| {
-                        let subject = verified
-                            .claims
-                            .get("sub")
-                            .and_then(|v| v.as_str())
-                            .map(str::to_string);
-                        Some(Authenticated {
-                            provider: index,
-                            subject,
-                        })
-                    });
+                    return accept(provider, requirement, &verified, &presented, req, ops).map(
+                        |()| {
+                            let subject = verified
+                                .claims
+                                .get("sub")
+                                .and_then(|v| v.as_str())
+                                .map(str::to_string);
+                            Some(Authenticated {
+                                provider: index,
+                                subject,
+                            })
+                        },
+                    );
                 }
                 Err(failure) => failure,
             },
@@ -327,21 +319,56 @@ fn verify_cached(
     env: &Env<'_>,
     index: usize,
     provider: &Provider,
-    token: &str,
+    presented: &Presented,
     now: u64,
 ) -> Result<Rc<Verified>, Failure> {
-    let hit = env.cache.borrow_mut().get(index, token);
+    let hit = env.cache.borrow_mut().get(index, presented.value());
     env.cache_hit.set(Some(hit.is_some()));
     if let Some(verified) = hit {
         claims::validate(&verified.claims, &provider.policy, now)?;
         return Ok(verified);
     }
-    let key_set = env.keys.keys(index).ok_or(AuthError::KeysUnavailable)?;
-    let verified = Rc::new(verify::verify(provider, &key_set, token, now)?);
+    let verified = match (presented, &provider.credential) {
+        (Presented::Token(found), Credential::Jws(_)) => {
+            let key_set = env.keys.keys(index).ok_or(AuthError::KeysUnavailable)?;
+            verify::verify(provider, &key_set, &found.token, now)?
+        }
+        (Presented::Session(cookie), Credential::AuthJs(authjs)) => {
+            verify::verify_authjs(provider, authjs, cookie, now)?
+        }
+        _ => return Err(Failure::from(AuthError::Missing)),
+    };
+    let verified = Rc::new(verified);
     env.cache
         .borrow_mut()
-        .insert(index, token, Rc::clone(&verified));
+        .insert(index, presented.value(), Rc::clone(&verified));
     Ok(verified)
+}
+
+/// A credential found in the request for one provider.
+enum Presented {
+    /// A JWS from one of the provider's sources.
+    Token(Found),
+    /// An Auth.js session cookie (reassembled from chunks).
+    Session(SessionCookie),
+}
+
+impl Presented {
+    /// The credential as a string (the cache key).
+    fn value(&self) -> &str {
+        match self {
+            Presented::Token(found) => &found.token,
+            Presented::Session(cookie) => &cookie.value,
+        }
+    }
+}
+
+/// Looks for the provider's credential.
+fn present(provider: &Provider, parts: RequestParts<'_>) -> Result<Option<Presented>, AuthError> {
+    match &provider.credential {
+        Credential::Jws(jws) => Ok(extract::extract(&jws.sources, parts)?.map(Presented::Token)),
+        Credential::AuthJs(authjs) => Ok(authjs.find(parts.headers)?.map(Presented::Session)),
+    }
 }
 
 /// With several providers, report the failure that says most: a wrong issuer may only
@@ -360,9 +387,8 @@ fn rank(e: &AuthError) -> u8 {
 fn accept(
     provider: &Provider,
     requirement: &Requirement,
-    claims: &Value,
-    payload_b64: &str,
-    token_sources: &[usize],
+    verified: &Verified,
+    presented: &Presented,
     req: &Request<'_>,
     ops: &mut Vec<HeaderOp>,
 ) -> Result<(), Denial> {
@@ -371,43 +397,52 @@ fn accept(
         required_scopes: requirement.required_scopes().to_vec(),
         ..Denial::new(error)
     };
-    requirement.check(claims).map_err(provider_denial)?;
+    requirement
+        .check(&verified.claims)
+        .map_err(provider_denial)?;
     let headers = provider
         .outputs
-        .render(claims, payload_b64)
+        .render(&verified.claims, &verified.payload_b64)
         .map_err(provider_denial)?;
     if !provider.forward_token {
-        remove_credential(provider, token_sources, req, ops);
+        remove_credential(provider, presented, req, ops);
     }
     ops.extend(headers.into_iter().map(|(n, v)| HeaderOp::Set(n, v)));
     Ok(())
 }
 
+/// Rewrites the `Cookie` headers without the cookies `drop` names.
+fn remove_cookies(req: &Request<'_>, ops: &mut Vec<HeaderOp>, drop: &dyn Fn(&str) -> bool) {
+    let kept: Vec<String> = req
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+        .filter_map(|(_, v)| cookie::without_matching(v, drop))
+        .collect();
+    ops.push(HeaderOp::Remove("cookie".into()));
+    if !kept.is_empty() {
+        ops.push(HeaderOp::Set("cookie".into(), kept.join("; ")));
+    }
+}
+
 fn remove_credential(
     provider: &Provider,
-    token_sources: &[usize],
+    presented: &Presented,
     req: &Request<'_>,
     ops: &mut Vec<HeaderOp>,
 ) {
+    let (jws, found) = match (&provider.credential, presented) {
+        (Credential::AuthJs(authjs), _) => {
+            return remove_cookies(req, ops, &|name| authjs.is_session_cookie(name))
+        }
+        (Credential::Jws(jws), Presented::Token(found)) => (jws, found),
+        (Credential::Jws(_), Presented::Session(_)) => return,
+    };
     let mut path = req.path.to_string();
-    for source in token_sources
-        .iter()
-        .filter_map(|i| provider.sources.get(*i))
-    {
+    for source in found.sources.iter().filter_map(|i| jws.sources.get(*i)) {
         match source {
             Source::Header { name, .. } => ops.push(HeaderOp::Remove(name.clone())),
-            Source::Cookie(name) => {
-                let kept: Vec<String> = req
-                    .headers
-                    .iter()
-                    .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
-                    .filter_map(|(_, v)| cookie::without(v, name))
-                    .collect();
-                ops.push(HeaderOp::Remove("cookie".into()));
-                if !kept.is_empty() {
-                    ops.push(HeaderOp::Set("cookie".into(), kept.join("; ")));
-                }
-            }
+            Source::Cookie(name) => remove_cookies(req, ops, &|n| n == name),
             Source::Query(name) => path = extract::path_without_query_param(&path, name),
         }
     }

@@ -60,8 +60,11 @@ impl KeyStore {
             .providers
             .iter()
             .map(|p| Slot {
-                static_keys: p.keys.clone(),
-                keys: p.remote.is_none().then(|| Rc::new(p.keys.clone())),
+                static_keys: p.jws().map_or_else(Vec::new, |j| j.keys.clone()),
+                keys: p
+                    .remote()
+                    .is_none()
+                    .then(|| Rc::new(p.jws().map_or_else(Vec::new, |j| j.keys.clone()))),
                 in_flight: false,
                 loaded_at: None,
                 next_fetch_at: now,
@@ -84,7 +87,7 @@ impl KeyStore {
             .iter()
             .zip(&self.slots)
             .enumerate()
-            .filter(|(_, (p, s))| p.remote.is_some() && !s.in_flight && now >= s.next_fetch_at)
+            .filter(|(_, (p, s))| p.remote().is_some() && !s.in_flight && now >= s.next_fetch_at)
             .map(|(i, _)| i)
             .collect()
     }
@@ -134,7 +137,7 @@ impl KeyStore {
         else {
             return Err(FetchError::Invalid);
         };
-        let Some(remote) = p.remote.as_ref() else {
+        let Some(remote) = p.remote() else {
             return Err(FetchError::Invalid);
         };
         slot.in_flight = false;
@@ -171,7 +174,7 @@ impl KeyStore {
 }
 
 fn remote_of(config: &Config, provider: usize) -> Option<&RemoteJwks> {
-    config.providers.get(provider)?.remote.as_ref()
+    config.providers.get(provider)?.remote()
 }
 
 fn parse_answer(
@@ -186,7 +189,12 @@ fn parse_answer(
         return Err(FetchError::TooLarge);
     }
     let doc = crate::json::parse_strict(body, 16).map_err(|_| FetchError::Invalid)?;
-    let outcome = parse_jwks(&doc, &p.algorithms, false).map_err(|_| FetchError::Invalid)?;
+    let outcome = parse_jwks(
+        &doc,
+        p.jws().map_or(&[][..], |j| j.algorithms.as_slice()),
+        false,
+    )
+    .map_err(|_| FetchError::Invalid)?;
     if outcome.keys.is_empty() {
         return Err(FetchError::Invalid);
     }

@@ -14,11 +14,10 @@ use proxy_wasm::types::{BufferType, ContextType, MapType, MetricType};
 
 use crate::cache::TokenCache;
 use crate::config::{Config, Mode};
-use crate::filter::{self, Filter};
+use crate::filter::{self, Filter, Resume};
 use crate::keystore::KeyStore;
 use crate::metrics::{self, Decision};
 use crate::remote::MAX_JWKS_BYTES;
-use crate::usercheck::UserStatus;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// How often the root checks refreshes, stale fetches and paused requests.
@@ -106,12 +105,7 @@ pub fn now_ms() -> u64 {
 impl Shared {
     /// Starts a JWKS fetch for `provider` unless one is in flight. False if it could not start.
     pub fn start_fetch(&self, provider: usize) -> bool {
-        let Some(remote) = self
-            .config
-            .providers
-            .get(provider)
-            .and_then(|p| p.remote.as_ref())
-        else {
+        let Some(remote) = self.config.providers.get(provider).and_then(|p| p.remote()) else {
             return false;
         };
         if self.keys.borrow().in_flight(provider) {
@@ -177,7 +171,7 @@ impl Shared {
                 .as_ref()
                 .map(|(s, cc, b)| (*s, cc.as_deref(), b.as_slice())),
         );
-        self.wake(WaitFor::Keys(provider));
+        self.wake(WaitFor::Keys(provider), Resume::KeysArrived);
         true
     }
 
@@ -210,13 +204,8 @@ impl Shared {
         }
     }
 
-    /// Re-runs the requests paused for `what`, without letting them wait again.
-    pub fn wake(&self, what: WaitFor) {
-        self.wake_with(what, None);
-    }
-
-    /// Like [`Shared::wake`], handing a user-check answer to the woken requests.
-    pub fn wake_with(&self, what: WaitFor, user: Option<UserStatus>) {
+    /// Re-runs the requests paused for `what`.
+    pub fn wake(&self, what: WaitFor, why: Resume) {
         let woken: Vec<Waiter> = {
             let mut waiters = self.waiters.borrow_mut();
             let (now, keep): (Vec<Waiter>, Vec<Waiter>) =
@@ -225,7 +214,7 @@ impl Shared {
             now
         };
         for w in woken {
-            filter::resume(self, w.context_id, user);
+            filter::resume(self, w.context_id, why);
         }
     }
 
@@ -242,7 +231,7 @@ impl Shared {
         for (token, provider) in stale {
             self.fetches.borrow_mut().remove(&token);
             self.record_fetch(provider, None);
-            self.wake(WaitFor::Keys(provider));
+            self.wake(WaitFor::Keys(provider), Resume::KeysArrived);
         }
         // A user check whose answer never came (its stream died): forget it so the
         // next request for that subject asks again.
@@ -257,7 +246,7 @@ impl Shared {
             gone
         };
         for w in expired {
-            filter::resume(self, w.context_id, None);
+            filter::resume(self, w.context_id, Resume::Expired);
         }
         let due = self.keys.borrow().due(&self.config, now / 1000);
         for provider in due {
@@ -349,7 +338,7 @@ impl RootContext for Root {
         let has_remote = config
             .providers
             .iter()
-            .any(|p| p.remote.is_some() || p.user_check.is_some());
+            .any(|p| p.remote().is_some() || p.user_check.is_some());
         let keys = KeyStore::new(&config, now_ms() / 1000);
         let cache_size = config.cache_size;
         self.shared = Some(Rc::new(Shared {

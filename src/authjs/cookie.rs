@@ -12,7 +12,6 @@
 //! * a cookie name sent twice with different values, or a whole cookie next to chunks,
 //!   is rejected (empty values are ignored, as Auth.js does: that is how it clears them).
 
-use std::collections::btree_map::{BTreeMap, Entry};
 use std::fmt;
 
 use crate::error::AuthError;
@@ -77,54 +76,63 @@ pub(super) fn chunk_index(name: &str, cookie: &str) -> Option<usize> {
 
 fn find_one(name: &str, headers: &[(String, String)]) -> Result<Option<SessionCookie>, AuthError> {
     let mut whole: Option<&str> = None;
-    let mut chunks: BTreeMap<usize, &str> = BTreeMap::new();
+    // Indexed by chunk number; `None` = not (yet) seen.
+    let mut chunks: Vec<Option<&str>> = Vec::new();
     let cookies = headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
         .flat_map(|(_, v)| crate::cookie::pairs(v))
         .filter(|(_, v)| !v.is_empty());
-    let twice = AuthError::Malformed("session cookie sent twice");
     for (cookie, value) in cookies {
-        if cookie == name {
-            match whole {
-                Some(seen) if seen != value => return Err(twice),
-                _ => whole = Some(value),
-            }
+        let slot = if cookie == name {
+            &mut whole
         } else if let Some(index) = chunk_index(name, cookie) {
-            match chunks.entry(index) {
-                Entry::Vacant(slot) => {
-                    slot.insert(value);
-                }
-                Entry::Occupied(seen) if *seen.get() != value => return Err(twice),
-                Entry::Occupied(_) => {}
+            if index >= MAX_CHUNKS {
+                return Err(AuthError::TooLarge);
             }
+            if chunks.len() <= index {
+                chunks.resize(index + 1, None);
+            }
+            match chunks.get_mut(index) {
+                Some(slot) => slot,
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        match *slot {
+            Some(seen) if seen != value => {
+                return Err(AuthError::Malformed("session cookie sent twice"))
+            }
+            _ => *slot = Some(value),
         }
     }
-    match (whole, chunks.is_empty()) {
-        (None, true) => Ok(None),
-        (Some(_), false) => Err(AuthError::Malformed(
-            "session cookie is both whole and chunked",
-        )),
-        (Some(value), true) => Ok(Some(SessionCookie {
+    let found = match (whole, chunks.is_empty()) {
+        (None, true) => return Ok(None),
+        (Some(_), false) => {
+            return Err(AuthError::Malformed(
+                "session cookie is both whole and chunked",
+            ))
+        }
+        (Some(value), true) => SessionCookie {
             value: value.to_string(),
             cookie_names: vec![name.to_string()],
             name_used: name.to_string(),
-        })),
+        },
         (None, false) => {
-            if chunks.len() > MAX_CHUNKS {
-                return Err(AuthError::TooLarge);
-            }
-            // BTreeMap keys are sorted and distinct: `0..n` exactly iff the last one is n-1.
-            if chunks.keys().next_back().copied() != Some(chunks.len() - 1) {
-                return Err(AuthError::Malformed("session cookie chunk missing"));
-            }
-            Ok(Some(SessionCookie {
-                value: chunks.values().copied().collect(),
-                cookie_names: chunks.keys().map(|i| format!("{name}.{i}")).collect(),
+            // Every index up to the highest one seen must be there.
+            let parts: Vec<&str> = chunks
+                .into_iter()
+                .collect::<Option<_>>()
+                .ok_or(AuthError::Malformed("session cookie chunk missing"))?;
+            SessionCookie {
+                value: parts.concat(),
+                cookie_names: (0..parts.len()).map(|i| format!("{name}.{i}")).collect(),
                 name_used: name.to_string(),
-            }))
+            }
         }
-    }
+    };
+    Ok(Some(found))
 }
 
 #[cfg(test)]

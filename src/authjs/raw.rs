@@ -1,5 +1,8 @@
 //! The `authjs` object of a provider, as written in the plugin configuration.
 
+use std::fmt;
+
+use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 
 /// `"authjs": {"secret_env": "AUTH_SECRET", "cookie": "authjs.session-token", "version": 5}`.
@@ -18,8 +21,7 @@ pub struct RawAuthJs {
 }
 
 /// A single value or a list: `"AUTH_SECRET"` or `["AUTH_SECRET_1", "AUTH_SECRET"]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OneOrMany<T> {
     /// One value.
     One(T),
@@ -39,5 +41,35 @@ impl<T> OneOrMany<T> {
                 .map(|(i, v)| (format!("[{i}]"), v))
                 .collect(),
         }
+    }
+}
+
+// By hand rather than `#[serde(untagged)]`: no buffering of the input (smaller .wasm),
+// and an error that says what is expected.
+impl<'de> Deserialize<'de> for OneOrMany<String> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct OneOrManyVisitor;
+
+        impl<'de> Visitor<'de> for OneOrManyVisitor {
+            type Value = OneOrMany<String>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(OneOrMany::One(v.to_string()))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = seq.next_element::<String>()? {
+                    out.push(v);
+                }
+                Ok(OneOrMany::Many(out))
+            }
+        }
+
+        d.deserialize_any(OneOrManyVisitor)
     }
 }

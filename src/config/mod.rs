@@ -7,7 +7,9 @@ mod provider;
 pub mod raw;
 
 pub use error::{join_path, ConfigError};
-pub use provider::{Provider, Warnings, DEFAULT_LEEWAY_S, DEFAULT_MAX_TOKEN_BYTES};
+pub use provider::{
+    Credential, JwsProvider, Provider, Warnings, DEFAULT_LEEWAY_S, DEFAULT_MAX_TOKEN_BYTES,
+};
 pub use raw::Mode;
 
 use crate::json;

@@ -2,6 +2,7 @@
 //! token sources, claim policy and outputs, all validated.
 
 use crate::alg::Alg;
+use crate::authjs::{self, AuthJs};
 use crate::claims::ClaimPolicy;
 use crate::config::raw::{Explicit, RawKey, RawProvider, RawSource};
 use crate::config::ConfigError;
@@ -26,14 +27,8 @@ const MAX_JSON_DEPTH: usize = 16;
 pub struct Provider {
     /// The key under `providers`.
     pub name: String,
-    /// The `alg` allow-list, never empty, never `none`.
-    pub algorithms: Vec<Alg>,
-    /// Static verification keys, each already bound to its family (and `alg`, when fixed).
-    pub keys: Vec<Key>,
-    /// The remote JWKS, fetched through the host (keys then live in the VM's key store).
-    pub remote: Option<RemoteJwks>,
-    /// Where tokens are looked for, in order.
-    pub sources: Vec<Source>,
+    /// What the credential is and how it is checked.
+    pub credential: Credential,
     /// `iss`/`aud`/time checks.
     pub policy: ClaimPolicy,
     /// Headers produced for the upstream.
@@ -46,56 +41,189 @@ pub struct Provider {
     pub user_check: Option<UserCheck>,
 }
 
+/// The kind of credential a provider accepts: exactly one, so a provider can never
+/// hold both JWS keys and an Auth.js secret.
+#[derive(Debug)]
+pub enum Credential {
+    /// Signed JWTs (JWS compact).
+    Jws(JwsProvider),
+    /// Auth.js / NextAuth encrypted session cookies.
+    AuthJs(AuthJs),
+}
+
+/// A JWS provider's algorithms, keys and token sources.
+#[derive(Debug)]
+pub struct JwsProvider {
+    /// The `alg` allow-list, never empty, never `none`.
+    pub algorithms: Vec<Alg>,
+    /// Static verification keys, each already bound to its family (and `alg`, when fixed).
+    pub keys: Vec<Key>,
+    /// The remote JWKS, fetched through the host (keys then live in the VM's key store).
+    pub remote: Option<RemoteJwks>,
+    /// Where tokens are looked for, in order.
+    pub sources: Vec<Source>,
+}
+
+impl Provider {
+    /// The JWS half, if this is a JWS provider.
+    #[must_use]
+    pub fn jws(&self) -> Option<&JwsProvider> {
+        match &self.credential {
+            Credential::Jws(j) => Some(j),
+            Credential::AuthJs(_) => None,
+        }
+    }
+
+    /// The remote JWKS settings, if any.
+    #[must_use]
+    pub fn remote(&self) -> Option<&RemoteJwks> {
+        self.jws()?.remote.as_ref()
+    }
+}
+
 /// Things worth a warning at configure time (never secrets).
 pub type Warnings = Vec<String>;
 
 /// Compiles `raw`; `env` resolves `secret_env`/`pem_env` from the VM environment.
 pub fn compile(
     name: &str,
-    raw: RawProvider,
+    mut raw: RawProvider,
     env: &dyn Fn(&str) -> Option<String>,
     warnings: &mut Warnings,
 ) -> Result<Provider, ConfigError> {
-    let issuer = match raw.issuer {
-        Explicit::Missing => {
-            return Err(ConfigError::new(
-                "issuer",
-                "required (write \"issuer\": null to accept any issuer)",
-            ))
+    let (credential, issuer, audiences, default_max_bytes) = match raw.authjs.take() {
+        Some(raw_authjs) => {
+            let not_applicable = [
+                ("issuer", raw.issuer != Explicit::Missing),
+                ("audiences", raw.audiences.is_some()),
+                ("algorithms", raw.algorithms.is_some()),
+                ("keys", raw.keys.is_some()),
+                ("from", raw.from.is_some()),
+            ];
+            if let Some((field, _)) = not_applicable.iter().find(|(_, set)| *set) {
+                return Err(ConfigError::new(
+                    *field,
+                    "does not apply to an authjs provider",
+                ));
+            }
+            let authjs = authjs::compile(raw_authjs, env).map_err(|e| e.under("authjs"))?;
+            (
+                Credential::AuthJs(authjs),
+                None,
+                None,
+                authjs::DEFAULT_MAX_BYTES,
+            )
         }
+        None => {
+            let issuer = compile_issuer(name, raw.issuer.clone(), warnings)?;
+            let audiences = compile_audiences(name, raw.audiences.take(), warnings)?;
+            let jws = compile_jws(&mut raw, env, warnings)?;
+            (jws, issuer, audiences, DEFAULT_MAX_TOKEN_BYTES)
+        }
+    };
+    let leeway_s = raw.leeway_s.unwrap_or(DEFAULT_LEEWAY_S);
+    let policy = ClaimPolicy {
+        issuer,
+        audiences,
+        require_exp: raw.require_exp.unwrap_or(true),
+        leeway_s,
+        max_lifetime_s: raw.max_lifetime_s,
+    };
+    if !policy.require_exp {
+        warnings.push(format!(
+            "providers.{name}.require_exp is false: tokens without exp never expire"
+        ));
+    }
+    let outputs = Outputs::compile(&raw.claim_headers, raw.payload_header.as_deref())?;
+    let max_token_bytes = raw.max_token_bytes.unwrap_or(default_max_bytes);
+    if max_token_bytes == 0 {
+        return Err(ConfigError::new(
+            "max_token_bytes",
+            "must be greater than 0",
+        ));
+    }
+    Ok(Provider {
+        name: name.to_string(),
+        credential,
+        policy,
+        outputs,
+        forward_token: raw.forward_token,
+        limits: Limits {
+            max_token_bytes,
+            max_json_depth: MAX_JSON_DEPTH,
+        },
+        user_check: raw
+            .user_check
+            .map(UserCheck::compile)
+            .transpose()
+            .map_err(|e| e.under("user_check"))?,
+    })
+}
+
+fn compile_issuer(
+    name: &str,
+    raw: Explicit<String>,
+    warnings: &mut Warnings,
+) -> Result<Option<String>, ConfigError> {
+    match raw {
+        Explicit::Missing => Err(ConfigError::new(
+            "issuer",
+            "required (write \"issuer\": null to accept any issuer)",
+        )),
         Explicit::Null => {
             warnings.push(format!(
                 "providers.{name}.issuer is null: the iss claim is not checked"
             ));
-            None
+            Ok(None)
         }
         Explicit::Value(iss) if iss.is_empty() => {
-            return Err(ConfigError::new("issuer", "must not be empty"))
+            Err(ConfigError::new("issuer", "must not be empty"))
         }
-        Explicit::Value(iss) => Some(iss),
-    };
-    let audiences = match raw.audiences {
+        Explicit::Value(iss) => Ok(Some(iss)),
+    }
+}
+
+fn compile_audiences(
+    name: &str,
+    raw: Option<Vec<String>>,
+    warnings: &mut Warnings,
+) -> Result<Option<Vec<String>>, ConfigError> {
+    match raw {
         None => {
             warnings.push(format!(
                 "providers.{name}.audiences not set: the aud claim is not checked"
             ));
-            None
+            Ok(None)
         }
-        Some(list) if list.is_empty() => {
-            return Err(ConfigError::new(
-                "audiences",
-                "must not be empty (omit it to skip the check)",
-            ))
-        }
-        Some(list) => Some(list),
-    };
-    let algorithms = compile_algorithms(&raw.algorithms)?;
-    if raw.keys.is_empty() {
+        Some(list) if list.is_empty() => Err(ConfigError::new(
+            "audiences",
+            "must not be empty (omit it to skip the check)",
+        )),
+        Some(list) => Ok(Some(list)),
+    }
+}
+
+/// The signed-token half of a provider: algorithms, keys (static and remote), sources.
+fn compile_jws(
+    raw: &mut RawProvider,
+    env: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Warnings,
+) -> Result<Credential, ConfigError> {
+    let algorithms = compile_algorithms(
+        &raw.algorithms
+            .take()
+            .ok_or_else(|| ConfigError::new("algorithms", "required"))?,
+    )?;
+    let raw_keys = raw
+        .keys
+        .take()
+        .ok_or_else(|| ConfigError::new("keys", "required"))?;
+    if raw_keys.is_empty() {
         return Err(ConfigError::new("keys", "at least one key is required"));
     }
     let mut keys = Vec::new();
     let mut remote = None;
-    for (i, mut raw_key) in raw.keys.into_iter().enumerate() {
+    for (i, mut raw_key) in raw_keys.into_iter().enumerate() {
         let at = format!("keys[{i}]");
         if let Some(raw_remote) = raw_key.remote_jwks.take() {
             if remote.is_some() {
@@ -119,17 +247,18 @@ pub fn compile(
         }
         let mut compiled =
             compile_key(raw_key, &algorithms, env, warnings).map_err(|e| e.under(&at))?;
-        for key in &compiled {
-            if !algorithms.iter().any(|a| key.usable_with(*a)) {
-                return Err(ConfigError::new(
-                    at,
-                    "key does not fit any of the provider's algorithms",
-                ));
-            }
+        if compiled
+            .iter()
+            .any(|key| !algorithms.iter().any(|a| key.usable_with(*a)))
+        {
+            return Err(ConfigError::new(
+                at,
+                "key does not fit any of the provider's algorithms",
+            ));
         }
         keys.append(&mut compiled);
     }
-    let sources = match raw.from {
+    let sources = match raw.from.take() {
         None => vec![Source::default()],
         Some(list) if list.is_empty() => return Err(ConfigError::new("from", "must not be empty")),
         Some(list) => list
@@ -138,46 +267,12 @@ pub fn compile(
             .map(|(i, s)| compile_source(s).map_err(|e| e.under(&format!("from[{i}]"))))
             .collect::<Result<_, _>>()?,
     };
-    let leeway_s = raw.leeway_s.unwrap_or(DEFAULT_LEEWAY_S);
-    let policy = ClaimPolicy {
-        issuer,
-        audiences,
-        require_exp: raw.require_exp.unwrap_or(true),
-        leeway_s,
-        max_lifetime_s: raw.max_lifetime_s,
-    };
-    if !policy.require_exp {
-        warnings.push(format!(
-            "providers.{name}.require_exp is false: tokens without exp never expire"
-        ));
-    }
-    let outputs = Outputs::compile(&raw.claim_headers, raw.payload_header.as_deref())?;
-    let max_token_bytes = raw.max_token_bytes.unwrap_or(DEFAULT_MAX_TOKEN_BYTES);
-    if max_token_bytes == 0 {
-        return Err(ConfigError::new(
-            "max_token_bytes",
-            "must be greater than 0",
-        ));
-    }
-    Ok(Provider {
-        name: name.to_string(),
+    Ok(Credential::Jws(JwsProvider {
         algorithms,
         keys,
         remote,
         sources,
-        policy,
-        outputs,
-        forward_token: raw.forward_token,
-        limits: Limits {
-            max_token_bytes,
-            max_json_depth: MAX_JSON_DEPTH,
-        },
-        user_check: raw
-            .user_check
-            .map(UserCheck::compile)
-            .transpose()
-            .map_err(|e| e.under("user_check"))?,
-    })
+    }))
 }
 
 fn compile_algorithms(names: &[String]) -> Result<Vec<Alg>, ConfigError> {

@@ -56,8 +56,9 @@ pub struct RawProvider {
     #[serde(default, deserialize_with = "explicit_null")]
     pub issuer: Explicit<String>,
     pub audiences: Option<Vec<String>>,
-    pub algorithms: Vec<String>,
-    pub keys: Vec<RawKey>,
+    pub algorithms: Option<Vec<String>>,
+    pub keys: Option<Vec<RawKey>>,
+    pub authjs: Option<crate::authjs::RawAuthJs>,
     pub from: Option<Vec<RawSource>>,
     pub require_exp: Option<bool>,
     pub leeway_s: Option<u64>,

@@ -39,7 +39,10 @@ fn minimal_config_compiles_with_safe_defaults() {
     assert!(p.policy.require_exp);
     assert_eq!(p.policy.leeway_s, 60);
     assert!(!p.forward_token);
-    assert_eq!(p.sources, vec![crate::extract::Source::default()]);
+    assert_eq!(
+        p.jws().unwrap().sources,
+        vec![crate::extract::Source::default()]
+    );
     assert_eq!(c.stripped_headers, vec![DECISION_HEADER.to_string()]);
 }
 
@@ -61,7 +64,7 @@ fn every_key_source_compiles() {
         ]}}}}}}"#
     );
     let c = parse(&doc).unwrap();
-    assert_eq!(c.providers[0].keys.len(), 7);
+    assert_eq!(c.providers[0].jws().unwrap().keys.len(), 7);
 }
 
 #[test]

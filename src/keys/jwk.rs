@@ -7,7 +7,6 @@
 //! that claims to be usable but is malformed is an error when `strict` (inline set) and
 //! skipped with a warning otherwise (fetched set). A set left with no key is an error.
 
-use rsa::{BigUint, RsaPublicKey};
 use serde_json::{Map, Value};
 
 use super::{family_name, pem, Key, Material};
@@ -168,10 +167,15 @@ fn bytes(obj: &Map<String, Value>, name: &str, len: Option<usize>) -> Result<Vec
 }
 
 fn rsa(obj: &Map<String, Value>) -> Result<Material, Problem> {
-    let n = BigUint::from_bytes_be(&bytes(obj, "n", None)?);
-    let e = BigUint::from_bytes_be(&bytes(obj, "e", None)?);
-    let key = RsaPublicKey::new(n, e).map_err(|_| bad("", "not a valid RSA public key"))?;
-    pem::rsa(key).map_err(|m| bad("n", m))
+    let n = bytes(obj, "n", None)?;
+    let e = bytes(obj, "e", None)?;
+    pem::rsa(&n, &e).map_err(|m| {
+        if m.contains("bits") {
+            bad("n", m)
+        } else {
+            bad("", "not a valid RSA public key")
+        }
+    })
 }
 
 fn ec(obj: &Map<String, Value>) -> Result<Material, Problem> {

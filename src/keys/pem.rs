@@ -5,13 +5,11 @@
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::{alphabet, Engine as _};
-use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::pkcs8::der::Decode;
 use rsa::pkcs8::{ObjectIdentifier, SubjectPublicKeyInfoRef};
-use rsa::traits::PublicKeyParts;
-use rsa::RsaPublicKey;
 
 use super::Material;
+use crate::crypto::rsa_fast::RsaVerifier;
 use crate::crypto::{RSA_MAX_BITS, RSA_MIN_BITS};
 
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
@@ -28,10 +26,7 @@ pub(super) fn parse(text: &str) -> Result<Material, String> {
     let (label, der) = decode_block(text.trim()).ok_or(NOT_PEM)?;
     match label {
         "PUBLIC KEY" => spki(&der),
-        "RSA PUBLIC KEY" => {
-            rsa(RsaPublicKey::from_pkcs1_der(&der)
-                .map_err(|_| "not a valid PKCS#1 RSA public key")?)
-        }
+        "RSA PUBLIC KEY" => rsa_pkcs1(&der, "not a valid PKCS#1 RSA public key"),
         l if l.ends_with("PRIVATE KEY") => {
             Err("a private key; give the public key (PEM \"PUBLIC KEY\") instead".to_string())
         }
@@ -65,7 +60,7 @@ fn spki(der: &[u8]) -> Result<Material, String> {
     let bits = info.subject_public_key.as_bytes().ok_or(NOT_PEM)?;
     let oid = info.algorithm.oid;
     if oid == RSA_ENCRYPTION {
-        return rsa(RsaPublicKey::from_pkcs1_der(bits).map_err(|_| "not a valid RSA public key")?);
+        return rsa_pkcs1(bits, "not a valid RSA public key");
     }
     if oid == ED25519 {
         if info.algorithm.parameters.is_some() {
@@ -91,9 +86,17 @@ fn spki(der: &[u8]) -> Result<Material, String> {
     }
 }
 
-/// An RSA key of 2048 to 4096 bits (the `rsa` crate already bounds `e`).
-pub(super) fn rsa(key: RsaPublicKey) -> Result<Material, String> {
-    let bits = key.n().bits();
+/// A DER `RSAPublicKey` (RFC 8017 §A.1.1: `SEQUENCE { n INTEGER, e INTEGER }`), read
+/// with the `pkcs1` crate (through `rsa`'s re-export) without any big-number type.
+fn rsa_pkcs1(der: &[u8], invalid: &str) -> Result<Material, String> {
+    let key = rsa::pkcs1::RsaPublicKey::from_der(der).map_err(|_| invalid.to_string())?;
+    rsa(key.modulus.as_bytes(), key.public_exponent.as_bytes())
+}
+
+/// An RSA key of 2048 to 4096 bits from its big-endian modulus and exponent (odd,
+/// `3 ≤ e ≤ 2^33 − 1`), prepared for verification once (Montgomery constants).
+pub(super) fn rsa(n: &[u8], e: &[u8]) -> Result<Material, String> {
+    let bits = crate::crypto::rsa_bits(n);
     if bits < RSA_MIN_BITS {
         return Err(format!(
             "RSA key of {bits} bits is too small (at least {RSA_MIN_BITS} required)"
@@ -104,7 +107,7 @@ pub(super) fn rsa(key: RsaPublicKey) -> Result<Material, String> {
             "RSA key of {bits} bits is too large (at most {RSA_MAX_BITS})"
         ));
     }
-    Ok(Material::Rsa(Box::new(key)))
+    RsaVerifier::new(n, e).map(|key| Material::Rsa(Box::new(key)))
 }
 
 /// A SEC1-encoded P-256 point (checked to lie on the curve, not the identity).

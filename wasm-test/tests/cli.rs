@@ -64,6 +64,8 @@ fn assert_shape(json: &Value) {
         "request_headers",
         "response_headers",
         "body",
+        "rule",
+        "rule_match",
         "logs",
     ] {
         assert!(keys.contains(&key), "missing {key} in {json}");
@@ -245,4 +247,77 @@ fn jwt_gate_check_answers_in_well_under_a_second() {
     let elapsed = start.elapsed();
     assert_eq!(run.code, 1);
     assert!(elapsed.as_millis() < 500, "took {elapsed:?}");
+}
+
+fn ruled_config() -> String {
+    json!({"providers": {"t": {"issuer": ISSUER, "algorithms": ["HS256"], "keys": [{"secret": hs_secret()}]}},
+           "rules": [{"match": {"prefix": "/public/"}, "action": "allow"},
+                     {"match": {"prefix": "/api/", "methods": ["POST"]}, "action": "deny"},
+                     {"match": {"regex": "/items/[0-9]+"}, "action": "optional"}]})
+    .to_string()
+}
+
+#[test]
+fn jwt_gate_explains_which_rule_matched() {
+    let now = NOW.to_string();
+    let cases: [(&[&str], i32, Value, Value); 5] = [
+        (
+            &["--path", "/public/x"],
+            0,
+            json!(0),
+            json!("prefix \"/public/\""),
+        ),
+        (
+            &["--path", "/api/x", "--method", "POST"],
+            1,
+            json!(1),
+            json!("prefix \"/api/\" methods [POST]"),
+        ),
+        (
+            &["--path", "/items/42?q=1"],
+            0,
+            json!(2),
+            json!("regex \"/items/[0-9]+\""),
+        ),
+        // Normalized before matching: still the public rule's explanation.
+        (
+            &["--path", "//public/./x"],
+            0,
+            json!(0),
+            json!("prefix \"/public/\""),
+        ),
+        // No rule: the default action (require), and it says so.
+        (&["--path", "/other"], 1, Value::Null, Value::Null),
+    ];
+    for (args, code, rule, rule_match) in cases {
+        let mut all = vec!["--now", now.as_str()];
+        all.extend_from_slice(args);
+        let run = real(&ruled_config(), &all);
+        assert_eq!(run.code, code, "{args:?}: {}", run.json);
+        assert_shape(&run.json);
+        assert_eq!(run.json["rule"], rule, "{args:?}: {}", run.json);
+        assert_eq!(run.json["rule_match"], rule_match, "{args:?}: {}", run.json);
+    }
+    let run = real(&ruled_config(), &["--now", &now, "--path", "/other"]);
+    let logs = run.json["logs"].as_array().unwrap();
+    assert!(
+        logs.iter()
+            .any(|l| l.as_str().unwrap().contains("jwt-gate rule=default")),
+        "{logs:?}"
+    );
+}
+
+#[test]
+fn rejected_config_and_probe_have_no_rule() {
+    let run = check("{}", Some(probe_wasm()), &[]);
+    assert_eq!(
+        (run.json["rule"].clone(), run.json["rule_match"].clone()),
+        (Value::Null, Value::Null)
+    );
+    let run = real(r#"{"providers": {}}"#, &[]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        (run.json["rule"].clone(), run.json["rule_match"].clone()),
+        (Value::Null, Value::Null)
+    );
 }

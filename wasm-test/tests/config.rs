@@ -48,13 +48,19 @@ fn all_logs(host: &Host) -> String {
         .collect()
 }
 
-/// (what it breaks, config, env, fragments the error line must contain)
-fn bad_configs() -> Vec<(
+/// What a bad configuration breaks, the document, the VM environment, and
+/// the fragments its error line must contain.
+type BadConfig = (
     &'static str,
     String,
     Vec<(&'static str, &'static str)>,
     Vec<&'static str>,
-)> {
+);
+
+/// A configuration, its VM environment, and the secret it must not log.
+type SecretCase<'a> = (String, Vec<(&'a str, &'a str)>, &'a str);
+
+fn bad_configs() -> Vec<BadConfig> {
     vec![
         (
             "unknown_field",
@@ -214,7 +220,7 @@ fn bad_configs_are_refused_with_one_error_line_naming_the_json_path() {
 #[test]
 fn refused_config_never_logs_the_secret_value() {
     let long = "a-long-enough-secret-with-a-typo-elsewhere-0123456789";
-    let cases: Vec<(String, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<SecretCase> = vec![
         // Not valid hex.
         (
             doc(

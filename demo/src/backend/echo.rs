@@ -45,21 +45,16 @@ pub fn identity_headers(headers: &HeaderMap) -> Map<String, Value> {
 /// Names of the cookies that reached the backend; values are never echoed (one of them
 /// could be the token jwt-gate was supposed to strip).
 fn cookie_names(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all("cookie")
-        .iter()
-        .flat_map(|v| {
-            String::from_utf8_lossy(v.as_bytes())
-                .into_owned()
-                .split(';')
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .filter_map(|pair| {
-            let name = pair.split('=').next().unwrap_or("").trim().to_owned();
-            (!name.is_empty()).then_some(name)
-        })
-        .collect()
+    let mut names = Vec::new();
+    for value in headers.get_all("cookie") {
+        for pair in String::from_utf8_lossy(value.as_bytes()).split(';') {
+            let name = pair.split('=').next().unwrap_or("").trim();
+            if !name.is_empty() {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names
 }
 
 pub async fn echo(method: Method, uri: Uri, headers: HeaderMap) -> Json<Value> {

@@ -15,9 +15,13 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8081";
 pub fn router() -> Router {
     Router::new()
         .route("/api/me", get(echo::echo))
+        // `{*rest}` needs at least one character, so the bare prefix and the prefix
+        // with a trailing slash are routed explicitly.
         .route("/api/admin", any(echo::echo))
+        .route("/api/admin/", any(echo::echo))
         .route("/api/admin/{*rest}", any(echo::echo))
         .route("/api/public", any(echo::echo))
+        .route("/api/public/", any(echo::echo))
         .route("/api/public/{*rest}", any(echo::echo))
         .route("/app", get(page::app))
         .route("/app/", get(page::app))

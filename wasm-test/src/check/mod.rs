@@ -31,6 +31,12 @@ pub struct Report {
     pub request_headers: Map<String, Value>,
     pub response_headers: Map<String, Value>,
     pub body: Option<String>,
+    /// Index of the rule that matched; `None` for the default action (or
+    /// when the filter did not say, e.g. a path refused before matching).
+    pub rule: Option<usize>,
+    /// The matched rule's `match`, as the filter displays it
+    /// (`prefix "/api/" methods [POST]`).
+    pub rule_match: Option<String>,
     pub logs: Vec<String>,
 }
 
@@ -54,7 +60,10 @@ pub fn run(args: &Args) -> anyhow::Result<Report> {
         Some(path) => path.clone(),
         None => artifact::release_wasm()?,
     };
-    let mut host = Host::new(&wasm)?.with_plugin_config(config);
+    // Debug lines on: the filter explains its rule choice at debug level.
+    let mut host = Host::new(&wasm)?
+        .with_plugin_config(config)
+        .with_log_level(LogLevel::Trace);
     for (name, value) in &args.env {
         host = host.with_env(name, value);
     }
@@ -80,6 +89,8 @@ pub fn run(args: &Args) -> anyhow::Result<Report> {
         request_headers: Map::new(),
         response_headers: Map::new(),
         body: None,
+        rule: None,
+        rule_match: None,
         logs: Vec::new(),
     };
     if let Some(reply) = host.local_response(id) {
@@ -95,6 +106,7 @@ pub fn run(args: &Args) -> anyhow::Result<Report> {
         report.action = "respond";
     }
     host.complete_http_context(id);
+    (report.rule, report.rule_match) = matched_rule(&host, id);
     report.logs = log_lines(&host);
     Ok(report)
 }
@@ -113,7 +125,38 @@ fn rejected(host: &Host) -> Report {
         request_headers: Map::new(),
         response_headers: Map::new(),
         body: None,
+        rule: None,
+        rule_match: None,
         logs: log_lines(host),
+    }
+}
+
+/// The rule the filter chose for stream `id`, from its debug line
+/// `#<id> jwt-gate rule=<n> match=<matcher>` (or `rule=default`). The last
+/// such line wins: a paused request is decided again when it resumes.
+fn matched_rule(host: &Host, id: u32) -> (Option<usize>, Option<String>) {
+    let prefix = format!("#{id} jwt-gate rule=");
+    let Some(rest) = host
+        .logs()
+        .iter()
+        .rev()
+        .filter(|e| e.level == LogLevel::Debug)
+        .find_map(|e| e.message.strip_prefix(&prefix))
+    else {
+        return (None, None);
+    };
+    parse_rule(rest)
+}
+
+/// `3 match=prefix "/api/"` → (3, `prefix "/api/"`); `default` → none.
+fn parse_rule(rest: &str) -> (Option<usize>, Option<String>) {
+    let (index, matcher) = match rest.split_once(" match=") {
+        Some((index, matcher)) => (index, Some(matcher.to_string())),
+        None => (rest, None),
+    };
+    match index.trim().parse() {
+        Ok(index) => (Some(index), matcher),
+        Err(_) => (None, None),
     }
 }
 
@@ -182,4 +225,19 @@ fn log_lines(host: &Host) -> Vec<String> {
         lines.push(format!("[critical] host: {trap}"));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_rule;
+
+    #[test]
+    fn rule_line_is_parsed_into_index_and_match() {
+        assert_eq!(
+            parse_rule("3 match=prefix \"/api/\" methods [POST]"),
+            (Some(3), Some("prefix \"/api/\" methods [POST]".to_string()))
+        );
+        assert_eq!(parse_rule("default"), (None, None));
+        assert_eq!(parse_rule("x match=y"), (None, None));
+    }
 }

@@ -38,45 +38,56 @@ pub struct User {
     pub enabled: bool,
 }
 
-/// The demo users: (id, username, password, name, email, roles, scope). Fixed ids so the
-/// walkthrough can say `DELETE /internal/users/2` without decoding a token first.
-const SEED: [(&str, &str, &str, &str, &str, &[&str], &str); 2] = [
-    (
-        "1",
-        "alice",
-        "alice-password",
-        "Alice Admin",
-        "alice@example.com",
-        &["admin", "reader"],
-        "read write admin:write",
-    ),
-    (
-        "2",
-        "bob",
-        "bob-password",
-        "Bob Reader",
-        "bob@example.com",
-        &["reader"],
-        "read",
-    ),
+/// One demo account as seeded (the password in clear, hashed at seed time).
+struct SeedUser {
+    id: &'static str,
+    username: &'static str,
+    password: &'static str,
+    name: &'static str,
+    email: &'static str,
+    roles: &'static [&'static str],
+    scope: &'static str,
+}
+
+/// The demo users. Fixed ids so the walkthrough can say `DELETE /internal/users/2`
+/// without decoding a token first.
+const SEED: [SeedUser; 2] = [
+    SeedUser {
+        id: "1",
+        username: "alice",
+        password: "alice-password",
+        name: "Alice Admin",
+        email: "alice@example.com",
+        roles: &["admin", "reader"],
+        scope: "read write admin:write",
+    },
+    SeedUser {
+        id: "2",
+        username: "bob",
+        password: "bob-password",
+        name: "Bob Reader",
+        email: "bob@example.com",
+        roles: &["reader"],
+        scope: "read",
+    },
 ];
 
 /// The seed users with freshly hashed passwords (Argon2 is slow on purpose, so this runs
 /// on the blocking pool, and only when the table is empty).
 async fn seed_users() -> Result<Vec<User>, DbError> {
     let mut users = Vec::with_capacity(SEED.len());
-    for (id, username, password, name, email, roles, scope) in SEED {
-        let password_hash = passwords::hash(password.to_owned())
+    for seed in &SEED {
+        let password_hash = passwords::hash(seed.password.to_owned())
             .await
             .map_err(DbError)?;
         users.push(User {
-            id: id.to_owned(),
-            username: username.to_owned(),
+            id: seed.id.to_owned(),
+            username: seed.username.to_owned(),
             password_hash,
-            name: name.to_owned(),
-            email: email.to_owned(),
-            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-            scope: scope.to_owned(),
+            name: seed.name.to_owned(),
+            email: seed.email.to_owned(),
+            roles: seed.roles.iter().map(|r| (*r).to_owned()).collect(),
+            scope: seed.scope.to_owned(),
             enabled: true,
         });
     }
