@@ -41,10 +41,18 @@ lint: ## rustfmt check + clippy -D warnings (wasm filter and native host)
 test: build unit wasm-test e2e ## all tests: unit, conformance, wasm-test, real Envoy e2e
 	@echo "make test: all suites passed"
 
-demo: ## run the demo (arrives with the demo issue)
-	@echo "make demo arrives with the demo issue (#7); for now: make test, and see README 'Try it'"
+demo: build venv ## build everything and start the demo (Envoy + jwt-gate + auth-api + backend on 127.0.0.1)
+	cargo build -p demo --bins
+	bash scripts/demo.sh start
+
+demo-stop: ## stop exactly the processes make demo started
+	bash scripts/demo.sh stop
+
+demo-test: build venv ## start the demo, walk the quickstart over HTTP, stop it
+	cargo build -p demo --bins
+	timeout 300 $(VENV)/bin/python e2e/test_demo.py
 
 clean: ## remove build outputs
 	cargo clean
 
-.PHONY: help target-installed build unit wasm-test venv e2e lint test demo clean
+.PHONY: help target-installed build unit wasm-test venv e2e lint test demo demo-stop demo-test clean

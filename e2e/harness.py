@@ -101,6 +101,18 @@ def render_bootstrap(*, upstream_port, plugin_config, vm_env=None, host_env_keys
     bootstrap["admin"]["address"]["socket_address"]["port_value"] = 0
     for listener in bootstrap["static_resources"]["listeners"]:
         listener["address"]["socket_address"]["port_value"] = 0
+    # The committed file is the demo's: keep only the upstream cluster and send every
+    # route to it, so the tests see exactly what the filter decided.
+    bootstrap["static_resources"]["clusters"] = [
+        c for c in bootstrap["static_resources"]["clusters"] if c["name"] == UPSTREAM_CLUSTER
+    ]
+    for listener in bootstrap["static_resources"]["listeners"]:
+        for chain in listener["filter_chains"]:
+            for network_filter in chain["filters"]:
+                # The filter's own path checks are under test, not Envoy's.
+                network_filter["typed_config"].pop("path_with_escaped_slashes_action", None)
+                for vhost in network_filter["typed_config"].get("route_config", {}).get("virtual_hosts", []):
+                    vhost["routes"] = [{"match": {"prefix": "/"}, "route": {"cluster": UPSTREAM_CLUSTER}}]
     for cluster in bootstrap["static_resources"]["clusters"]:
         if cluster["name"] == UPSTREAM_CLUSTER:
             for locality in cluster["load_assignment"]["endpoints"]:

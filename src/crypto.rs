@@ -61,11 +61,12 @@ pub fn rsa_bits(n: &[u8]) -> usize {
     mont::bit_length(n)
 }
 
-/// ECDSA P-256 with SHA-256, raw `r || s` (64 bytes).
+/// ECDSA P-256 with SHA-256, raw `r || s` (64 bytes), by the wasm-tuned verifier
+/// ([`p256_fast`]).
 #[must_use]
-pub fn p256(key: &p256::ecdsa::VerifyingKey, input: &[u8], sig: &[u8]) -> bool {
-    sig.len() == 64
-        && p256::ecdsa::Signature::from_slice(sig).is_ok_and(|s| key.verify(input, &s).is_ok())
+pub fn p256(key: &p256_fast::P256Verifier, input: &[u8], sig: &[u8]) -> bool {
+    <&[u8; 64]>::try_from(sig)
+        .is_ok_and(|sig| key.verify_prehash(&<Sha256 as sha2::Digest>::digest(input).into(), sig))
 }
 
 /// ECDSA P-384 with SHA-384, raw `r || s` (96 bytes).

@@ -10,11 +10,13 @@ mod pem;
 mod secret;
 
 use std::fmt;
+use std::sync::Arc;
 
 pub use jwk::{parse_jwks, JwksOutcome};
 pub use secret::{decode_secret, SecretEncoding};
 
 use crate::alg::{Alg, KeyFamily};
+use crate::crypto::p256_fast::P256Verifier;
 use crate::crypto::{self, Sha};
 
 /// A verification key.
@@ -30,7 +32,7 @@ pub struct Key {
 enum Material {
     Hmac(Vec<u8>),
     Rsa(Box<crypto::rsa_fast::RsaVerifier>),
-    P256(p256::ecdsa::VerifyingKey),
+    P256(Arc<P256Verifier>),
     P384(p384::ecdsa::VerifyingKey),
     P521(Box<p521::ecdsa::VerifyingKey>),
     Ed25519(ed25519_dalek::VerifyingKey),

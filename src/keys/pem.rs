@@ -2,6 +2,8 @@
 //! (`RSA PUBLIC KEY`). Also the shared constructors that check each family's rules
 //! (RSA size, EC point on the curve, Ed25519 not of small order), used by JWKs too.
 
+use std::sync::Arc;
+
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::{alphabet, Engine as _};
@@ -9,6 +11,7 @@ use rsa::pkcs8::der::Decode;
 use rsa::pkcs8::{ObjectIdentifier, SubjectPublicKeyInfoRef};
 
 use super::Material;
+use crate::crypto::p256_fast::P256Verifier;
 use crate::crypto::rsa_fast::RsaVerifier;
 use crate::crypto::{RSA_MAX_BITS, RSA_MIN_BITS};
 
@@ -110,11 +113,14 @@ pub(super) fn rsa(n: &[u8], e: &[u8]) -> Result<Material, String> {
     RsaVerifier::new(n, e).map(|key| Material::Rsa(Box::new(key)))
 }
 
-/// A SEC1-encoded P-256 point (checked to lie on the curve, not the identity).
+/// A SEC1-encoded P-256 point (checked to lie on the curve, not the identity), with
+/// the fast verifier's precomputed tables built now, at configure time.
 pub(super) fn ec_p256(sec1: &[u8]) -> Result<Material, String> {
     p256::ecdsa::VerifyingKey::from_sec1_bytes(sec1)
-        .map(Material::P256)
-        .map_err(|_| "not a valid P-256 public key".to_string())
+        .ok()
+        .and_then(|key| P256Verifier::from_verifying_key(&key))
+        .map(|v| Material::P256(Arc::new(v)))
+        .ok_or_else(|| "not a valid P-256 public key".to_string())
 }
 
 /// A SEC1-encoded P-384 point.

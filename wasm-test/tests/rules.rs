@@ -398,3 +398,82 @@ fn a_hostile_kid_is_logged_escaped_and_truncated() {
         );
     }
 }
+
+#[test]
+fn audit_mode_never_writes_an_unsafe_claim_into_a_header() {
+    let mut host = host_with(config("audit"));
+    let token = token_with(json!({"sub": "boss\r\nx-admin: true", "roles": ["admin"]}));
+    let ex = get_with_token(&mut host, "/items/1", &token);
+    assert!(ex.forwarded(), "{ex:?}");
+    assert_eq!(ex.upstream_header("x-user-id"), None, "{ex:?}");
+    assert!(ex
+        .upstream
+        .iter()
+        .all(|(_, v)| !v.contains('\n') && !v.contains('\r')));
+    assert_eq!(
+        ex.upstream_header("x-jwt-gate-decision"),
+        Some("would-deny; reason=unsafe_claim_value")
+    );
+}
+
+#[test]
+fn get_only_protection_also_covers_head() {
+    let mut host = host_with(json!({
+        "providers": {"corp": {"issuer": ISSUER, "algorithms": ["HS256"], "keys": [{"secret": hs_secret()}]}},
+        "rules": [
+            {"match": {"prefix": "/files/", "methods": ["GET"]}, "require": {"claims": {"roles": ["admin"]}}},
+            {"match": {"prefix": "/files/"}, "action": "allow"}
+        ]
+    }));
+    for method in ["GET", "HEAD", "head"] {
+        let ex = send(&mut host, method, "/files/secret.pdf", &[]);
+        assert_eq!(ex.status(), Some(401), "{method}: {ex:?}");
+    }
+    assert!(send(&mut host, "PUT", "/files/x", &[]).forwarded());
+}
+
+#[test]
+fn realm_and_deny_body_shape_the_reply() {
+    let mut host = host_with(json!({
+        "providers": {"corp": {"issuer": ISSUER, "algorithms": ["HS256"], "keys": [{"secret": hs_secret()}]}},
+        "realm": "corp-api",
+        "deny_body": "go away"
+    }));
+    let ex = get(&mut host, "/x", &[]);
+    assert_eq!(ex.status(), Some(401));
+    assert_eq!(
+        ex.challenge(),
+        "Bearer realm=\"corp-api\"",
+        "no error code without a token"
+    );
+    let reply = ex.reply.as_ref().unwrap();
+    assert_eq!(reply.body_text(), "go away");
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+
+    let mut host = enforce();
+    let ex = get(&mut host, "/items/1", &[]);
+    let body: Value = serde_json::from_slice(&ex.reply.as_ref().unwrap().body).unwrap();
+    assert_eq!(body["message"], "missing credentials", "{body}");
+    assert_eq!(ex.reply_header("content-type"), Some("application/json"));
+}
+
+#[test]
+fn first_provider_that_verifies_wins_and_its_headers_are_written() {
+    let mut host = host_with(json!({
+        "providers": {
+            "a": {"issuer": "https://a.test", "algorithms": ["HS256"], "keys": [{"secret": hs_secret()}],
+                  "claim_headers": {"x-user-id": "sub"}},
+            "b": {"issuer": ISSUER, "algorithms": ["ES256"], "keys": [{"pem": util::mint::fixture_key("ec256.pub.pem")}],
+                  "claim_headers": {"x-user-id": "sub", "x-issuer": "iss"}}
+        }
+    }));
+    let es = mint("ES256", &good_claims(), &Value::Null);
+    let ex = get_with_token(&mut host, "/x", &es);
+    assert!(ex.forwarded(), "{ex:?}");
+    assert_eq!(ex.upstream_header("x-issuer"), Some(ISSUER));
+    // An HS256 token from the wrong issuer fails "a" (issuer) and "b" (algorithm).
+    let hs = mint("HS256", &good_claims(), &Value::Null);
+    let ex = get_with_token(&mut host, "/x", &hs);
+    assert_eq!(ex.status(), Some(401), "{ex:?}");
+    assert_eq!(ex.upstream_header("x-issuer"), None);
+}
