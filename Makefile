@@ -38,7 +38,7 @@ lint: ## rustfmt check + clippy -D warnings (wasm filter and native host)
 	@! grep -rn 'proxy_wasm' src --include=*.rs | grep -v -e '^src/lib.rs' -e '^src/root.rs' -e '^src/filter.rs' \
 		|| { echo "proxy_wasm used outside the glue modules"; exit 1; }
 
-test: build unit wasm-test e2e ## all tests: unit, conformance, wasm-test, real Envoy e2e
+test: build unit wasm-test e2e deploy-test demo-test ## all tests: unit, conformance, wasm-test, real Envoy e2e, deploy files, demo
 	@echo "make test: all suites passed"
 
 demo: build venv ## build everything and start the demo (Envoy + jwt-gate + auth-api + backend on 127.0.0.1)
@@ -48,6 +48,14 @@ demo: build venv ## build everything and start the demo (Envoy + jwt-gate + auth
 demo-stop: ## stop exactly the processes make demo started
 	bash scripts/demo.sh stop
 
+deploy-test: build venv ## docker-compose.yml (docker-compose config), Istio WasmPlugin and OCI layout checks
+	@command -v docker-compose >/dev/null || { apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; }
+	$(VENV)/bin/python e2e/test_deploy.py
+
+oci: build ## build the OCI image Istio pulls (deploy/oci/Dockerfile) with docker, podman or buildah
+	@tool=$$(command -v docker || command -v podman || command -v buildah) || { echo "no container tool here"; exit 1; }; \
+	$$tool build -f deploy/oci/Dockerfile -t $${OCI_IMAGE:-jwt-gate:$$(cargo pkgid -p jwt-gate | sed 's/.*[#@]//')} .
+
 demo-test: build venv ## start the demo, walk the quickstart over HTTP, stop it
 	cargo build -p demo --bins
 	timeout 300 $(VENV)/bin/python e2e/test_demo.py
@@ -55,4 +63,4 @@ demo-test: build venv ## start the demo, walk the quickstart over HTTP, stop it
 clean: ## remove build outputs
 	cargo clean
 
-.PHONY: help target-installed build unit wasm-test venv e2e lint test demo demo-stop demo-test clean
+.PHONY: help target-installed build unit wasm-test venv e2e lint test demo demo-stop demo-test deploy-test oci clean

@@ -47,6 +47,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -739,13 +740,16 @@ class Report:
                 out.append((f"{alg} verification path ≥ {need:.1f}× jwt_authn",
                             f"{r:.2f}× by CPU/req ({self.med[e]['cpu_us']:.1f} vs {self.med[c]['cpu_us']:.1f} µs), "
                             f"{rr:.2f}× by req/s", r >= need))
+        noisy = self.noise()["foreign_median"] > 0.05
         for alg in ALL_ALGS:
             for mix in MIXES:
                 e, b = ("e", alg, mix), ("b", alg, "single")
                 if e in self.med and b in self.med:
                     added = self.med[e]["p99"] - self.med[b]["p99"]
                     out.append((f"{alg} {mix}: p99 added over the empty wasm filter ≤ 100 µs ({CONNECTIONS} conns)",
-                                f"{added:+.0f} µs ({self.med[e]['p99']:.0f} vs {self.med[b]['p99']:.0f})",
+                                f"{added:+.0f} µs ({self.med[e]['p99']:.0f} vs {self.med[b]['p99']:.0f})"
+                                + ("; not conclusive: other load took its core, p99 is mostly its time slices"
+                                   if noisy else ""),
                                 added <= 100))
         size = ARTIFACTS["jwt-gate"][0]
         out.append((".wasm ≤ 1 MiB", f"{size:,} bytes", size <= 1 << 20))
@@ -794,6 +798,18 @@ class Report:
         spread = (f"the spread (max−min)/median of CPU µs/req across rounds is {n['cpu_spread_median']:.0%} "
                   f"for the median cell, {n['cpu_spread_max']:.0%} at worst"
                   if n["cpu_spread_median"] is not None else "one round only, so no spread across rounds")
+        noise_text = textwrap.fill(
+            "The machine has 2 cores and other work (builds) may share them, so req/s and latency "
+            "move with that load; CPU µs per request is far steadier and is what the ratios use, "
+            "but it too rises when Envoy is preempted often (caches go cold). During the timed "
+            f"cells Envoy used a median {n['util_median']:.0%} of its core (min {n['util_min']:.0%}); "
+            f"time on Envoy's core spent on other work: median {n['foreign_median']:.0%}, "
+            f"max {n['foreign_max']:.0%}{nice_note}; {spread}. Compare variants within this run "
+            "(that is what the interleaving is for), not absolute numbers across runs. p50/p99 are "
+            f"closed-loop latencies with {CONNECTIONS} connections on a saturated core: they mostly "
+            "reflect throughput (≈ connections ÷ req/s) plus the time slices of other processes on "
+            "that core, so the p99 target is only meaningful on a quiet machine. Raw samples: "
+            f"`{OUT.with_suffix('.json').name}`.", width=88)
         mem_lines = []
         for name, (start, end, hwm) in sorted(self.memory.items()):
             mem_lines.append(f"| {name} | {start / 2**20:.1f} | {end / 2**20:.1f} | {hwm / 2**20:.1f} |")
@@ -840,17 +856,7 @@ run only.
 
 ## Noise
 
-The machine has 2 cores and other work (builds) may share them, so req/s and latency
-move with that load; CPU µs per request is far steadier and is what the ratios use,
-but it too rises when Envoy is preempted often (caches go cold). During the timed
-cells Envoy used a median {n['util_median']:.0%} of its core (min {n['util_min']:.0%});
-time on Envoy's core spent on other work: median {n['foreign_median']:.0%}, max
-{n['foreign_max']:.0%}{nice_note}; {spread}. Compare variants within this run (that is what the
-interleaving is for), not absolute numbers across runs. p50/p99 are closed-loop
-latencies with {CONNECTIONS} connections on a saturated core: they mostly reflect
-throughput (≈ connections ÷ req/s) plus the time slices of other processes on that
-core, so the p99 target is only meaningful on a quiet machine. Raw samples:
-`{OUT.with_suffix('.json').name}`.
+{noise_text}
 """
 
     def raw(self):

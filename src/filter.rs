@@ -12,6 +12,7 @@ use proxy_wasm::types::{Action, MapType};
 use crate::config::Mode;
 use crate::error::AuthError;
 use crate::gate::{self, Authenticated, Denial, Env, HeaderOp, Outcome, Request};
+use crate::header_map;
 use crate::metrics::{self, Decision};
 use crate::response;
 use crate::root::{now_ms, Shared, WaitFor, Waiter};
@@ -154,12 +155,7 @@ impl Waits {
 /// Decides and applies. `waits`: the callouts the request may still pause for;
 /// `user`: a user-check answer already received.
 fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStatus>) -> Step {
-    // Bytes, not the SDK's String variant: that one panics on a non-UTF-8 header value.
-    let headers: Vec<(String, String)> = hostcalls::get_map_bytes(MapType::HttpRequestHeaders)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
-        .collect();
+    let headers = request_headers();
     let pseudo = |name: &str| {
         headers
             .iter()
@@ -412,6 +408,36 @@ fn wait_for_keys(shared: &Shared, context_id: u32, denial: &Denial, now_ms: u64)
         deadline_ms: now_ms.saturating_add(timeout_ms),
     });
     true
+}
+
+#[link(wasm_import_module = "env")]
+extern "C" {
+    // The same ABI import the SDK declares; called directly because every SDK accessor
+    // unwraps the UTF-8 of header names (a panic, i.e. a dead VM, on a lenient host).
+    fn proxy_get_header_map_pairs(
+        map_type: u32,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
+    ) -> u32;
+}
+
+/// The request headers, decoded defensively (`header_map::decode`).
+fn request_headers() -> Vec<(String, String)> {
+    const HTTP_REQUEST_HEADERS: u32 = 0;
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // SAFETY: the host writes a buffer it allocated through the SDK's exported
+    // `proxy_on_memory_allocate` (the global allocator) and its size; we take ownership
+    // of exactly that allocation, as the SDK's own `get_map` does.
+    let bytes = unsafe {
+        if proxy_get_header_map_pairs(HTTP_REQUEST_HEADERS, &mut data, &mut size) != 0
+            || data.is_null()
+        {
+            return Vec::new();
+        }
+        Vec::from_raw_parts(data, size, size)
+    };
+    header_map::decode(&bytes)
 }
 
 fn apply(ops: &[HeaderOp]) {

@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod error;
 pub mod extract;
 pub mod gate;
+pub mod header_map;
 pub mod json;
 pub mod jws;
 pub mod keys;

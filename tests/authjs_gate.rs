@@ -18,7 +18,13 @@ fn fixtures() -> Value {
 }
 
 fn case(name: &str) -> Value {
-    fixtures()["cases"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap().clone()
+    fixtures()["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap()
+        .clone()
 }
 
 fn config(version: u8, cookie: &str) -> Config {
@@ -29,28 +35,71 @@ fn config(version: u8, cookie: &str) -> Config {
         "rules": [{"match": {"prefix": "/app/"}, "login": "browser"}],
         "login": {"url": "/login", "return_param": "callbackUrl"}
     });
-    Config::parse(doc.to_string().as_bytes(), &|_| None).unwrap().0
+    Config::parse(doc.to_string().as_bytes(), &|_| None)
+        .unwrap()
+        .0
 }
 
 fn run(config: &Config, case_name: &str, extra: &[(&str, &str)]) -> Outcome {
     let c = case(case_name);
-    let cookie: Vec<String> = c["cookies"].as_array().unwrap().iter().map(|kv| format!("{}={}", kv[0].as_str().unwrap(), kv[1].as_str().unwrap())).collect();
-    let mut headers = vec![("cookie".to_string(), format!("theme=dark; {}", cookie.join("; ")))];
-    headers.extend(extra.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())));
+    let cookie: Vec<String> = c["cookies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|kv| format!("{}={}", kv[0].as_str().unwrap(), kv[1].as_str().unwrap()))
+        .collect();
+    let mut headers = vec![(
+        "cookie".to_string(),
+        format!("theme=dark; {}", cookie.join("; ")),
+    )];
+    headers.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
+    );
     let now = fixtures()["now"].as_u64().unwrap();
     let keys = KeyStore::new(config, now);
     let cache = RefCell::new(TokenCache::new(8));
-    evaluate(config, &Env::new(&keys, &cache), &Request { method: "GET", path: "/app/dashboard", headers: &headers }, now).outcome
+    evaluate(
+        config,
+        &Env::new(&keys, &cache),
+        &Request {
+            method: "GET",
+            path: "/app/dashboard",
+            headers: &headers,
+        },
+        now,
+    )
+    .outcome
 }
 
 #[test]
 fn v5_session_cookie_reaches_the_upstream_as_claim_headers_without_the_cookie() {
     let c = config(5, "authjs.session-token");
-    for name in ["v5_valid", "v5_secure_valid", "v5_chunked", "v5_rotated", "v5_gcm_valid"] {
-        let Outcome::Forward { ops, would_deny: None, .. } = run(&c, name, &[]) else { panic!("{name} was not forwarded") };
+    for name in [
+        "v5_valid",
+        "v5_secure_valid",
+        "v5_chunked",
+        "v5_rotated",
+        "v5_gcm_valid",
+    ] {
+        let Outcome::Forward {
+            ops,
+            would_deny: None,
+            ..
+        } = run(&c, name, &[])
+        else {
+            panic!("{name} was not forwarded")
+        };
         let email = case(name)["payload"]["email"].as_str().unwrap().to_string();
-        assert!(ops.contains(&HeaderOp::Set("x-user-email".into(), email)), "{name}: {ops:?}");
-        assert!(ops.contains(&HeaderOp::Set("cookie".into(), "theme=dark".into())), "{name}: session cookie not stripped: {ops:?}");
+        assert!(
+            ops.contains(&HeaderOp::Set("x-user-email".into(), email)),
+            "{name}: {ops:?}"
+        );
+        assert!(
+            ops.contains(&HeaderOp::Set("cookie".into(), "theme=dark".into())),
+            "{name}: session cookie not stripped: {ops:?}"
+        );
     }
 }
 
@@ -58,20 +107,39 @@ fn v5_session_cookie_reaches_the_upstream_as_claim_headers_without_the_cookie() 
 fn v4_session_cookie_decrypts() {
     let c = config(4, "next-auth.session-token");
     for name in ["v4_valid", "v4_secure_valid", "v4_chunked", "v4_rotated"] {
-        assert!(matches!(run(&c, name, &[]), Outcome::Forward { would_deny: None, .. }), "{name}");
+        assert!(
+            matches!(
+                run(&c, name, &[]),
+                Outcome::Forward {
+                    would_deny: None,
+                    ..
+                }
+            ),
+            "{name}"
+        );
     }
 }
 
 #[test]
 fn expired_or_foreign_cookie_redirects_a_browser_and_gives_an_api_client_401() {
     let c = config(5, "authjs.session-token");
-    for (name, reason) in [("v5_expired", AuthError::Expired), ("v5_wrong_secret", AuthError::BadSignature)] {
-        let Outcome::Deny { denial, .. } = run(&c, name, &[("accept", "text/html")]) else { panic!("{name}") };
+    for (name, reason) in [
+        ("v5_expired", AuthError::Expired),
+        ("v5_wrong_secret", AuthError::BadSignature),
+    ] {
+        let Outcome::Deny { denial, .. } = run(&c, name, &[("accept", "text/html")]) else {
+            panic!("{name}")
+        };
         assert_eq!(denial.error, reason);
         let reply = response::build(&c, &denial, "/app/dashboard");
         assert_eq!(reply.status, 302, "{name}");
-        assert!(reply.headers.contains(&("location".into(), "/login?callbackUrl=%2Fapp%2Fdashboard".into())));
-        let Outcome::Deny { denial, .. } = run(&c, name, &[("accept", "application/json")]) else { panic!("{name}") };
+        assert!(reply.headers.contains(&(
+            "location".into(),
+            "/login?callbackUrl=%2Fapp%2Fdashboard".into()
+        )));
+        let Outcome::Deny { denial, .. } = run(&c, name, &[("accept", "application/json")]) else {
+            panic!("{name}")
+        };
         assert_eq!(response::build(&c, &denial, "/app/dashboard").status, 401);
     }
 }
@@ -79,6 +147,11 @@ fn expired_or_foreign_cookie_redirects_a_browser_and_gives_an_api_client_401() {
 #[test]
 fn keys_and_issuer_do_not_apply_to_an_authjs_provider() {
     let doc = r#"{"providers": {"app": {"authjs": {"secret": "a-secret-that-is-long-enough-0123456789"}, "algorithms": ["HS256"]}}}"#;
-    let err = Config::parse(doc.as_bytes(), &|_| None).unwrap_err().to_string();
-    assert_eq!(err, "providers.app.algorithms: does not apply to an authjs provider");
+    let err = Config::parse(doc.as_bytes(), &|_| None)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "providers.app.algorithms: does not apply to an authjs provider"
+    );
 }
