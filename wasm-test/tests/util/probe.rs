@@ -16,7 +16,7 @@ pub fn probe_wasm() -> PathBuf {
             let status = Command::new(cargo)
                 .args([
                     "build",
-                    "--offline",
+                    "--locked",
                     "--release",
                     "--target",
                     "wasm32-wasip1",
