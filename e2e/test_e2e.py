@@ -14,6 +14,7 @@ Prints the Envoy logs when something fails, ends with the line "N passed, M fail
 and exits 1 on any failure.
 """
 
+import json
 import os
 import signal
 import sys
@@ -183,6 +184,90 @@ class AuditingGate(unittest.TestCase):
         seen = reply.json()["headers"]
         self.assertNotIn("x-user-id", seen)
         self.assertTrue(seen.get("x-jwt-gate-decision", "").startswith("would-deny"), seen)
+
+
+AUTH_SECRET = "e2e Auth.js secret: only this test run knows it 7d1f"
+AUTHJS_COOKIE = "authjs.session-token"
+
+
+def authjs_cookie(claims, secret=AUTH_SECRET, cookie_name=AUTHJS_COOKIE):
+    """An Auth.js v5 session cookie value: JWE `dir` + A256CBC-HS512 with the key
+    @auth/core derives (HKDF-SHA256, salt = cookie name). Compatibility with the real
+    library is proven by tests/authjs (fixtures the npm packages made); this encoder only
+    makes fresh, unexpired cookies for a real-clock Envoy."""
+    import base64
+    import hashlib
+    import hmac as hmac_mod
+    from cryptography.hazmat.primitives import hashes, padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    key = HKDF(algorithm=hashes.SHA256(), length=64, salt=cookie_name.encode(),
+               info=f"Auth.js Generated Encryption Key ({cookie_name})".encode()).derive(secret.encode())
+    mac_key, enc_key = key[:32], key[32:]
+    header = b64(json.dumps({"alg": "dir", "enc": "A256CBC-HS512"}).encode())
+    iv = os.urandom(16)
+    padder = padding.PKCS7(128).padder()
+    plaintext = padder.update(json.dumps(claims).encode()) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(enc_key), modes.CBC(iv)).encryptor()
+    ciphertext = encryptor.update(plaintext) + encryptor.finalize()
+    aad = header.encode()
+    tag = hmac_mod.new(mac_key, aad + iv + ciphertext + (len(aad) * 8).to_bytes(8, "big"), hashlib.sha512).digest()[:32]
+    return f"{header}..{b64(iv)}.{b64(ciphertext)}.{b64(tag)}"
+
+
+class BrowserSessions(unittest.TestCase):
+    """A Next.js-style app: an Auth.js session cookie, and the login redirect for browsers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.upstream = cls.enterClassContext(EchoUpstream())
+        config = {
+            "providers": {"web": {"authjs": {"secret_env": "AUTH_SECRET", "cookie": AUTHJS_COOKIE, "version": 5},
+                                  "claim_headers": {"x-user-email": "email", "x-user-id": "sub"}}},
+            "rules": [{"match": {"prefix": "/api/auth/"}, "action": "allow"},
+                      {"match": {"prefix": "/"}, "login": "browser"}],
+            "login": {"url": "/api/auth/signin", "return_param": "callbackUrl"},
+        }
+        bootstrap = render_bootstrap(upstream_port=cls.upstream.port, plugin_config=config, host_env_keys=["AUTH_SECRET"])
+        cls.envoy = cls.enterClassContext(Envoy("authjs", bootstrap, env={"AUTH_SECRET": AUTH_SECRET}))
+        cls.envoy.start().wait_ready()
+
+    def get(self, path, headers):
+        return http_request(self.envoy.listener_port, path, headers)
+
+    def session(self, lifetime_s=3600, **claims):
+        now = int(time.time())
+        return authjs_cookie({"name": "Ada", "email": "ada@example.com", "sub": "u-1", "iat": now, "exp": now + lifetime_s, **claims})
+
+    def test_browser_without_a_session_is_redirected_to_sign_in_with_its_own_path(self):
+        reply = self.get("/dashboard/x?tab=2", {"accept": "text/html,application/xhtml+xml"})
+        self.assertEqual(reply.status, 302, reply)
+        self.assertEqual(reply.headers.get("location"), "/api/auth/signin?callbackUrl=%2Fdashboard%2Fx%3Ftab%3D2")
+        self.assertEqual(reply.headers.get("cache-control"), "no-store")
+
+    def test_api_request_on_the_same_route_gets_401(self):
+        reply = self.get("/dashboard/x", {"accept": "application/json"})
+        self.assertEqual(reply.status, 401, reply)
+
+    def test_valid_session_cookie_reaches_the_upstream_as_x_user_email(self):
+        cookie = f"theme=dark; {AUTHJS_COOKIE}={self.session()}"
+        reply = self.get("/dashboard", {"accept": "text/html", "cookie": cookie, "x-user-email": "spoofed@evil.test"})
+        self.assertEqual(reply.status, 200, reply)
+        seen = reply.json()["headers"]
+        self.assertEqual(seen.get("x-user-email"), "ada@example.com")
+        self.assertEqual(seen.get("cookie"), "theme=dark", "the session cookie was forwarded")
+
+    def test_expired_or_foreign_session_redirects_the_browser(self):
+        for cookie in (self.session(lifetime_s=-120), authjs_cookie({"email": "x@y", "exp": int(time.time()) + 60}, secret="not the app's secret")):
+            reply = self.get("/dashboard", {"accept": "text/html", "cookie": f"{AUTHJS_COOKIE}={cookie}"})
+            self.assertEqual(reply.status, 302, reply)
+
+    def test_auth_routes_stay_public(self):
+        self.assertEqual(self.get("/api/auth/signin", {"accept": "text/html"}).status, 200)
 
 
 # A site with a public area, an admin area (role), a reports area (scope) and an API whose

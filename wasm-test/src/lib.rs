@@ -45,6 +45,7 @@ pub use wasi::ProcExit;
 
 /// wasmtime 48 has its own error type; keep its chain and downcasts
 /// (e.g. [`ProcExit`]) when moving it into `anyhow`.
-pub(crate) fn wasmtime_error(error: wasmtime::Error) -> anyhow::Error {
+#[doc(hidden)]
+pub fn wasmtime_error(error: wasmtime::Error) -> anyhow::Error {
     anyhow::Error::from_boxed(error.into_boxed_dyn_error())
 }
