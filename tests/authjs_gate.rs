@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::panic)] // test helpers
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)] // test helpers
 //! Auth.js session cookies through the whole gate (config → request → verdict), with
 //! the cookies the real `@auth/core` / `next-auth` packages produced
 //! (`tests/authjs/fixtures.json`, made by `tests/authjs/make-fixtures.mjs`).

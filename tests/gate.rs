@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::panic)] // test helpers
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)] // test helpers
 //! The whole request decision, natively: config → request → verdict, with HS256
 //! tokens minted here and a pinned clock. The same scenarios run through the real
 //! `.wasm` in `wasm-test/tests/`.

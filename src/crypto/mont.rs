@@ -195,7 +195,7 @@ fn dot(x: Option<&[u64]>, y: Option<&[u64]>) -> u64 {
 /// `a_(i/2)²` for an even column `i`, else 0.
 #[inline(always)]
 fn diagonal(a: &[u64], i: usize) -> u64 {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         a.get(i / 2).map_or(0, |x| x * x)
     } else {
         0

@@ -53,7 +53,7 @@ fn decode_hex(value: &str) -> Option<Vec<u8>> {
         }
     }
     let bytes = value.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     bytes

@@ -124,10 +124,10 @@ fn expired_tampered_or_foreign_cookies_redirect_browsers_and_401_api_clients() {
     let mut tampered = case(&f, "v5_valid");
     let value = tampered["cookies"][0][1].as_str().unwrap().to_string();
     let (head, tag) = value.rsplit_once('.').unwrap();
-    let flipped = if tag.starts_with('A') {
-        format!("B{}", &tag[1..])
-    } else {
-        format!("A{}", &tag[1..])
+    // Change the tag's first character (still valid base64url, now the wrong tag).
+    let flipped = match tag.strip_prefix('A') {
+        Some(rest) => format!("B{rest}"),
+        None => format!("A{}", tag.get(1..).unwrap()),
     };
     tampered["cookies"][0][1] = json!(format!("{head}.{flipped}"));
     let mut missing_chunk = case(&f, "v5_chunked");
