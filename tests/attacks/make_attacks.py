@@ -223,11 +223,13 @@ def case(category, name, token=None, status=401, reason=None, signer="attacker",
     CASES.append(c)
 
 
-def control(name, token, signer="trusted"):
+def control(name, token, signer="trusted", headers=None):
     assert name not in NAMES, name
     NAMES.add(name)
+    want = {"x-user-id": "user-1"}
+    want.update(headers or {})
     CASES.append({"name": name, "category": "control", "signer": signer, "token": token,
-                  "expect": {"status": 200, "headers": {"x-user-id": "user-1"}}})
+                  "expect": {"status": 200, "headers": want}})
 
 
 ALGS = ["HS256", "RS256", "ES256", "EdDSA"]
@@ -526,9 +528,11 @@ for label, tok in [
     ("1 segment", hh),
     ("only dots", ".."),
     ("empty header segment", f".{hp}.{hsg}"),
-    ("empty payload segment", f"{hh}..{hsg}"),
 ]:
     case("segments", label, tok, reason="malformed", signer="trusted")
+# An empty payload is base64url of nothing: the signature (checked first) fails.
+case("segments", "empty payload segment", f"{hh}..{hsg}", reason="bad_signature",
+     signer="trusted")
 
 # --- JSON shape of the header (parsed before the signature) and of the payload
 for label, raw in [
@@ -656,10 +660,15 @@ for label, changes in [
     ("sub with ESC", {"sub": "\u001b[31muser"}),
     ("email with CRLF", {"email": "a@b.c\r\nset-cookie: x=y"}),
     ("roles array with an LF element", {"roles": ["user", "admin\nx-admin: 1"]}),
-    ("roles object with CR in a value", {"roles": {"r": "a\rb"}}),
 ]:
     case("claim_injection", label, trusted("HS256", payload=claims(**changes)),
          reason="unsafe_claim_value", signer=T)
+
+# An object claim is written as compact JSON, where CR is the two characters `\r`:
+# safe, so forwarded -- with the escape intact, never a raw CR.
+control("roles object with CR in a value is JSON-escaped, not rejected",
+        trusted("HS256", payload=claims(roles={"r": "a\rb"})),
+        headers={"x-roles": '{"r":"a\\rb"}'})
 
 # --- nested JWT (cty: JWT): jwt-gate verifies one JWS and never unwraps an inner one
 inner = evil("HS256", payload=claims(sub="admin"))

@@ -13,6 +13,8 @@
 
 mod util;
 
+use std::io::Write as _;
+
 use serde_json::{json, Value};
 use wasm_test::{Action, Host, LogLevel};
 
@@ -22,9 +24,14 @@ use util::{host_with, NOW};
 const PATH: &str = "/api/me";
 
 fn load_attacks() -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/attacks/attacks.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run .venv/bin/python tests/attacks/make_attacks.py)", path.display()));
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/attacks/attacks.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run .venv/bin/python tests/attacks/make_attacks.py)",
+            path.display()
+        )
+    });
     serde_json::from_str(&text).unwrap()
 }
 
@@ -32,8 +39,16 @@ fn load_attacks() -> Value {
 /// under the generator's `kid`, with claim headers (so CR/LF claims matter) and a
 /// lifetime bound (so out-of-range `exp` matters).
 fn config(doc: &Value) -> Value {
-    assert_eq!(doc["now"], json!(NOW), "generator clock differs from util::NOW");
-    assert_eq!(doc["issuer"], json!(ISSUER), "generator issuer differs from util::ISSUER");
+    assert_eq!(
+        doc["now"],
+        json!(NOW),
+        "generator clock differs from util::NOW"
+    );
+    assert_eq!(
+        doc["issuer"],
+        json!(ISSUER),
+        "generator issuer differs from util::ISSUER"
+    );
     let kid = |alg: &str| doc["kids"][alg].as_str().unwrap().to_string();
     json!({"providers": {"corp": {
         "issuer": ISSUER,
@@ -91,8 +106,13 @@ fn run(host: &mut Host, token: &str) -> Outcome {
         .find_map(|l| l.split_once("jwt-gate deny: reason=").map(|(_, rest)| rest))
         .map(|rest| rest.split(' ').next().unwrap_or("").to_string());
     let outcome = match (action, reply) {
-        (_, Some(r)) => Outcome::Replied { status: r.status, reason },
-        (Action::Continue, None) => Outcome::Forwarded { upstream: host.request_headers(id) },
+        (_, Some(r)) => Outcome::Replied {
+            status: r.status,
+            reason,
+        },
+        (Action::Continue, None) => Outcome::Forwarded {
+            upstream: host.request_headers(id),
+        },
         (Action::Pause, None) => Outcome::Paused,
     };
     host.complete_http_context(id);
@@ -155,7 +175,9 @@ fn every_hostile_token_is_refused_and_every_control_token_passes() {
                 "[{category}] {name}: forwarded upstream with x-user-id={:?}",
                 header(&upstream, "x-user-id")
             )),
-            Outcome::Paused => wrong.push(format!("[{category}] {name}: request paused, no answer")),
+            Outcome::Paused => {
+                wrong.push(format!("[{category}] {name}: request paused, no answer"))
+            }
             Outcome::Replied { status, reason } => {
                 if is_control {
                     wrong.push(format!(
@@ -179,7 +201,6 @@ fn every_hostile_token_is_refused_and_every_control_token_passes() {
         }
     }
 
-    // The pinned-clock host must also have counted every denial.
     let summary = format!(
         "attacks: {attacks} cases, accepted forgeries = {}, panics = {}",
         forgeries.len(),
@@ -187,26 +208,40 @@ fn every_hostile_token_is_refused_and_every_control_token_passes() {
     );
     let detail = format!(
         "{controls} valid controls forwarded: {}; by category: {}",
-        if wrong.iter().any(|w| w.starts_with("[control]")) { "NO" } else { "yes" },
+        if wrong.iter().any(|w| w.starts_with("[control]")) {
+            "NO"
+        } else {
+            "yes"
+        },
         by_category
             .iter()
             .map(|(c, n)| format!("{c}={n}"))
             .collect::<Vec<_>>()
             .join(" ")
     );
-    // Printed on stdout and stderr so it shows with and without --nocapture.
+    // On stdout (shown with --nocapture or on failure) and written straight to the
+    // stderr handle: libtest captures `println!`/`eprintln!` of a passing test, but not
+    // direct writes, so `make test` prints the counts either way.
     println!("{summary}");
     println!("{detail}");
-    eprintln!("{summary}");
-    eprintln!("{detail}");
+    let mut report = format!("{summary}\n{detail}\n");
     for line in forgeries.iter().chain(&panics).chain(&wrong) {
-        eprintln!("  {line}");
+        report.push_str(&format!("  {line}\n"));
     }
+    let _ = std::io::stderr().write_all(report.as_bytes());
 
     assert!(attacks >= 100, "only {attacks} attack cases");
     assert!(controls >= 4, "only {controls} control cases");
-    assert!(forgeries.is_empty(), "ACCEPTED FORGERIES:\n{}", forgeries.join("\n"));
-    assert!(panics.is_empty(), "VM TRAPS (panics):\n{}", panics.join("\n"));
+    assert!(
+        forgeries.is_empty(),
+        "ACCEPTED FORGERIES:\n{}",
+        forgeries.join("\n")
+    );
+    assert!(
+        panics.is_empty(),
+        "VM TRAPS (panics):\n{}",
+        panics.join("\n")
+    );
     assert!(wrong.is_empty(), "wrong outcomes:\n{}", wrong.join("\n"));
 }
 
@@ -231,7 +266,9 @@ fn audit_mode_marks_every_hostile_token_would_deny() {
                     problems.push(format!("control {name}: {decision:?} {identity:?}"));
                 }
                 if !is_control && (!marked || identity.is_some()) {
-                    problems.push(format!("{name}: decision {decision:?}, x-user-id {identity:?}"));
+                    problems.push(format!(
+                        "{name}: decision {decision:?}, x-user-id {identity:?}"
+                    ));
                 }
             }
             Outcome::Trapped(d) => {
