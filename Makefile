@@ -33,6 +33,11 @@ e2e: build venv ## real Envoy end-to-end tests (127.0.0.1, free ports; Envoy log
 bench: build venv ## performance vs bare Envoy, empty wasm, native jwt_authn (±cache) → bench/RESULTS.md (BENCH_QUICK=1: ~3 min)
 	JWT_GATE_WASM=$(WASM) bash bench/run.sh
 
+verify-bench: target-installed ## µs per signature verify inside wasm (wasmtime, and V8 when node exists)
+	cargo build --release --target $(WASM_TARGET) --manifest-path bench/verify-bench/Cargo.toml
+	cargo run -p wasm-test --bin verify-bench -- bench/verify-bench/target/$(WASM_TARGET)/release/verify_bench.wasm
+	@command -v node >/dev/null && node --no-liftoff bench/verify-bench/v8.mjs bench/verify-bench/target/$(WASM_TARGET)/release/verify_bench.wasm || true
+
 lint: ## rustfmt check + clippy -D warnings (wasm filter and native host)
 	cargo fmt --all -- --check
 	cargo clippy -p jwt-gate --target $(WASM_TARGET) -- -D warnings
@@ -66,4 +71,4 @@ demo-test: build venv ## start the demo, walk the quickstart over HTTP, stop it
 clean: ## remove build outputs
 	cargo clean
 
-.PHONY: help target-installed build unit wasm-test venv e2e lint test demo demo-stop demo-test deploy-test oci bench clean
+.PHONY: help target-installed build unit wasm-test venv e2e lint test demo demo-stop demo-test deploy-test oci bench verify-bench clean
