@@ -14,7 +14,9 @@ target-installed:
 
 build: target-installed ## build the filter (.wasm) and the native test host + CLI
 	cargo build --release --target $(WASM_TARGET) -p jwt-gate
-	cargo build -p wasm-test --bins
+	# --no-run builds the CLI and the host's tests with one feature set (a plain
+	# `cargo build --bins` would compile wasmtime a second time for the tests).
+	cargo test -p wasm-test --no-run
 	@ls -l $(WASM) | awk '{print "built " $$9 ": " $$5 " bytes"}'
 	@test $$(stat -c %s $(WASM)) -le 1048576 || { echo "$(WASM) is over 1 MiB"; exit 1; }
 
@@ -64,7 +66,8 @@ oci: build ## build the OCI image Istio pulls (deploy/oci/Dockerfile) with docke
 	@tool=$$(command -v docker || command -v podman || command -v buildah) || { echo "no container tool here"; exit 1; }; \
 	$$tool build -f deploy/oci/Dockerfile -t $${OCI_IMAGE:-jwt-gate:$$(cargo pkgid -p jwt-gate | sed 's/.*[#@]//')} .
 
-demo-test: build venv ## start the demo, walk the quickstart over HTTP, stop it
+demo-test: build venv ## the demo services' own tests, then start the demo, walk the quickstart over HTTP, stop it
+	cargo test -p demo
 	cargo build -p demo --bins
 	timeout 300 $(VENV)/bin/python e2e/test_demo.py
 
