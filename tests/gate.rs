@@ -242,11 +242,19 @@ fn audit_mode_forwards_with_a_would_deny_header() {
 #[test]
 fn bypass_mode_strips_identity_headers_and_checks_nothing() {
     let c = config(r#", "mode": "bypass""#);
-    let v = run(&c, "GET", "/api", &[("x-user-id", "spoofed"), ("X-Roles", "admin")]);
+    let v = run(
+        &c,
+        "GET",
+        "/api",
+        &[("x-user-id", "spoofed"), ("X-Roles", "admin")],
+    );
     // Only the identity headers the client sent are removed (absent ones cost no host call).
     assert_eq!(
         forwarded_ops(&v),
-        &[HeaderOp::Remove("x-roles".into()), HeaderOp::Remove("x-user-id".into())]
+        &[
+            HeaderOp::Remove("x-roles".into()),
+            HeaderOp::Remove("x-user-id".into())
+        ]
     );
 }
 
