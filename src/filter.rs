@@ -301,7 +301,17 @@ fn check_user(
         let (value, _) = hostcalls::get_shared_data(&key).ok()?;
         usercheck::cached(&value?, now_ms / 1000)
     };
-    let status = match answer.or_else(cached) {
+    // A fresh answer (from the callout this request waited on) is not a cache lookup.
+    let from_cache = if answer.is_none() { cached() } else { None };
+    if answer.is_none() {
+        let label = if from_cache.is_some() {
+            "jwt_gate.user_checks.cache_hit"
+        } else {
+            "jwt_gate.user_checks.cache_miss"
+        };
+        shared.metrics.increment(label);
+    }
+    let status = match answer.or(from_cache) {
         Some(status) => status,
         None if may_wait => {
             return start_user_call(shared, context_id, who.provider, subject, check, now_ms)
