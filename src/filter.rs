@@ -62,13 +62,9 @@ impl Context for Filter {
             return;
         };
         let status = (num_headers > 0)
-            .then(|| {
-                hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
-                    .ok()
-                    .flatten()
-            })
-            .flatten()
-            .and_then(|s| s.parse().ok());
+            .then(|| header_pairs(MapType::HttpCallResponseHeaders))
+            .and_then(|headers| headers.into_iter().find(|(n, _)| n == ":status"))
+            .and_then(|(_, v)| v.parse().ok());
         let answer = usercheck::classify(status);
         let label = match answer {
             UserStatus::Active => "active",
@@ -155,7 +151,7 @@ impl Waits {
 /// Decides and applies. `waits`: the callouts the request may still pause for;
 /// `user`: a user-check answer already received.
 fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStatus>) -> Step {
-    let headers = request_headers();
+    let headers = header_pairs(MapType::HttpRequestHeaders);
     let pseudo = |name: &str| {
         headers
             .iter()
@@ -431,17 +427,16 @@ extern "C" {
     ) -> u32;
 }
 
-/// The request headers, decoded defensively (`header_map::decode`).
-fn request_headers() -> Vec<(String, String)> {
-    const HTTP_REQUEST_HEADERS: u32 = 0;
+/// A header map of the host, decoded defensively (`header_map::decode`): request
+/// headers, and callout answers' headers (a JWKS or user service is a host answer too).
+pub fn header_pairs(map_type: MapType) -> Vec<(String, String)> {
     let mut data: *mut u8 = std::ptr::null_mut();
     let mut size: usize = 0;
     // SAFETY: the host writes a buffer it allocated through the SDK's exported
     // `proxy_on_memory_allocate` (the global allocator) and its size; we take ownership
     // of exactly that allocation, as the SDK's own `get_map` does.
     let bytes = unsafe {
-        if proxy_get_header_map_pairs(HTTP_REQUEST_HEADERS, &mut data, &mut size) != 0
-            || data.is_null()
+        if proxy_get_header_map_pairs(map_type as u32, &mut data, &mut size) != 0 || data.is_null()
         {
             return Vec::new();
         }

@@ -144,13 +144,12 @@ impl Shared {
             return false;
         };
         let answer = (num_headers > 0).then(|| {
-            let headers =
-                hostcalls::get_map_bytes(MapType::HttpCallResponseHeaders).unwrap_or_default();
+            let headers = filter::header_pairs(MapType::HttpCallResponseHeaders);
             let header = |name: &str| {
                 headers
                     .iter()
                     .find(|(n, _)| n == name)
-                    .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+                    .map(|(_, v)| v.clone())
             };
             let status = header(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
             let cache_control = header("cache-control");
