@@ -95,6 +95,12 @@ QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 DIAG = os.environ.get("BENCH_DIAG", "") not in ("", "0")
 if DIAG:
     VARIANTS["f"] = "jwt-gate bypass"
+# A/B: BENCH_WASM_BASE=<another jwt_gate.wasm> adds (g), jwt-gate built from another
+# commit, measured in the same interleaved rounds as (e): the way to show what a change
+# to the filter gains on a noisy machine.
+WASM_BASE = os.environ.get("BENCH_WASM_BASE", "")
+if WASM_BASE:
+    VARIANTS["g"] = "jwt-gate (base)"
 ROUNDS = env_int("BENCH_ROUNDS", 1 if QUICK else 3)
 DURATION = env_int("BENCH_DURATION", 2 if QUICK else 5)
 WARMUP = env_int("BENCH_WARMUP", 1)
@@ -123,7 +129,7 @@ WASM = Path(os.environ.get("JWT_GATE_WASM", ROOT / "target/wasm32-wasip1/release
 EMPTY_WASM = Path(os.environ.get(
     "BENCH_EMPTY_WASM", ROOT / "target/bench-empty/wasm32-wasip1/release/bench_empty_filter.wasm")).resolve()
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-WASM_COPY = EMPTY_COPY = None
+WASM_COPY = EMPTY_COPY = BASE_COPY = None
 ARTIFACTS = {}  # name -> (bytes, sha256) of the snapshot that was measured
 
 
@@ -478,13 +484,13 @@ def check(envoy, variant, alg, key, token_files):
         status, headers, body = http_get(envoy.port, "/", {"Authorization": f"Bearer {token}"})
         if status != 200:
             die(f"{envoy.name}: valid {alg} token got {status} {body[:200]!r}\n{envoy.log()[-2000:]}")
-        if variant in "cde" and headers.get("x-bench-user") != sub:
+        if variant in "cdeg" and headers.get("x-bench-user") != sub:
             die(f"{envoy.name}: claim header {CLAIM_HEADER} not set to {sub!r} (got {headers.get('x-bench-user')!r})")
     status, _, body = http_get(envoy.port, "/")
     expected = 200 if variant in NONVERIFYING else 401
     if status != expected:
         die(f"{envoy.name}: no token got {status}, expected {expected} {body[:200]!r}")
-    if variant in "cde":
+    if variant in "cdeg":
         head, payload, signature = single.split(".")
         forged = f"{head}.{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
         status, _, body = http_get(envoy.port, "/", {"Authorization": f"Bearer {forged}"})
@@ -493,7 +499,7 @@ def check(envoy, variant, alg, key, token_files):
 
 
 def cache_counters(envoy, variant):
-    if variant == "e":
+    if variant in "eg":
         # Envoy files a plugin's own metrics under `wasmcustom.`.
         stats = envoy.counters("jwt_gate.cache")
         hit = sum(v for k, v in stats.items() if k.endswith("jwt_gate.cache.hit"))
@@ -542,11 +548,16 @@ def main():
     try:
         # Snapshot the artifacts: a rebuild during the run must not change what is measured
         # (Envoy reads the file at start) nor what the report says about it.
-        global WASM_COPY, EMPTY_COPY
+        global WASM_COPY, EMPTY_COPY, BASE_COPY
         WASM_COPY, EMPTY_COPY = workdir / "jwt_gate.wasm", workdir / "bench_empty_filter.wasm"
         shutil.copyfile(WASM, WASM_COPY)
         shutil.copyfile(EMPTY_WASM, EMPTY_COPY)
-        for name, path in (("jwt-gate", WASM_COPY), ("empty", EMPTY_COPY)):
+        snapshots = [("jwt-gate", WASM_COPY), ("empty", EMPTY_COPY)]
+        if WASM_BASE:
+            BASE_COPY = workdir / "jwt_gate_base.wasm"
+            shutil.copyfile(WASM_BASE, BASE_COPY)
+            snapshots.append(("jwt-gate (base)", BASE_COPY))
+        for name, path in snapshots:
             data = path.read_bytes()
             ARTIFACTS[name] = (len(data), hashlib.sha256(data).hexdigest())
         keys = {alg: Key(alg) for alg in ALGS}
@@ -563,6 +574,10 @@ def main():
                                        workdir)
             envoys[("e", alg)] = Envoy(f"e-jwt_gate-{alg}",
                                        bootstrap([wasm_filter("jwt-gate", WASM_COPY, jwt_gate_config(key))]), workdir)
+            if WASM_BASE:
+                envoys[("g", alg)] = Envoy(f"g-jwt_gate_base-{alg}",
+                                           bootstrap([wasm_filter("jwt-gate", BASE_COPY, jwt_gate_config(key))]),
+                                           workdir)
         for envoy in envoys.values():
             envoy.start()
         for envoy in envoys.values():
@@ -577,7 +592,7 @@ def main():
         cells = []
         for alg in ALGS:
             cells += [(v, alg, "single") for v in NONVERIFYING if v in VARIANTS]
-            cells += [(v, alg, mix) for v in "cde" for mix in MIXES]
+            cells += [(v, alg, mix) for v in "cdeg" if v in VARIANTS for mix in MIXES]
 
         for variant, alg, _ in cells:
             check(envoy_for(variant, alg), variant, alg, keys[alg], token_files)

@@ -1,5 +1,6 @@
 //! Verified-token cache, one per worker VM: the exact token string maps to the
-//! verification result, so a different token can never hit another token's entry.
+//! verification result (whatever the gate keeps of it: `V`), so a different token can
+//! never hit another token's entry.
 //! Only successful verifications are stored; the caller re-checks the time claims on
 //! every hit, so a cached token still expires on time. Eviction is CLOCK (second
 //! chance), an O(1) approximation of LRU with a hard bound of `capacity` entries.
@@ -7,49 +8,54 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::verify::Verified;
+use crate::fast_hash::BuildWordHasher;
 
 #[derive(Debug)]
-struct Slot {
+struct Slot<V> {
     token: Rc<str>,
     provider: usize,
-    verified: Rc<Verified>,
+    value: V,
     referenced: bool,
 }
 
-/// A bounded map from token to its verified claims.
-#[derive(Debug, Default)]
-pub struct TokenCache {
+/// A bounded map from token to what its verification produced. `V` is cloned on
+/// every hit: make it an `Rc`.
+#[derive(Debug)]
+pub struct TokenCache<V> {
     capacity: usize,
-    index: HashMap<Rc<str>, usize>,
-    slots: Vec<Slot>,
+    // Unkeyed fast hash: only verified tokens are inserted (see `fast_hash`).
+    index: HashMap<Rc<str>, usize, BuildWordHasher>,
+    slots: Vec<Slot<V>>,
     hand: usize,
 }
 
-impl TokenCache {
+impl<V: Clone> TokenCache<V> {
     /// A cache of at most `capacity` entries (0 = caching off).
     #[must_use]
     pub fn new(capacity: usize) -> Self {
         TokenCache {
             capacity,
-            index: HashMap::with_capacity(capacity.min(4096)),
+            index: HashMap::with_capacity_and_hasher(
+                capacity.min(4096),
+                BuildWordHasher::default(),
+            ),
             slots: Vec::new(),
             hand: 0,
         }
     }
 
     /// The cached result of `token` for `provider`, marking it recently used.
-    pub fn get(&mut self, provider: usize, token: &str) -> Option<Rc<Verified>> {
+    pub fn get(&mut self, provider: usize, token: &str) -> Option<V> {
         let slot = self.slots.get_mut(*self.index.get(token)?)?;
         if slot.provider != provider {
             return None;
         }
         slot.referenced = true;
-        Some(Rc::clone(&slot.verified))
+        Some(slot.value.clone())
     }
 
     /// Stores a successful verification, evicting one entry when full.
-    pub fn insert(&mut self, provider: usize, token: &str, verified: Rc<Verified>) {
+    pub fn insert(&mut self, provider: usize, token: &str, value: V) {
         if self.capacity == 0 || self.index.contains_key(token) {
             return;
         }
@@ -57,7 +63,7 @@ impl TokenCache {
         let slot = Slot {
             token: Rc::clone(&token),
             provider,
-            verified,
+            value,
             referenced: false,
         };
         if self.slots.len() < self.capacity {
@@ -108,20 +114,16 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn v(sub: &str) -> Rc<Verified> {
-        Rc::new(Verified {
-            claims: json!({"sub": sub}),
-            payload_b64: String::new(),
-        })
+    fn v(sub: &str) -> Rc<String> {
+        Rc::new(sub.to_string())
     }
 
     #[test]
     fn a_token_only_hits_its_own_entry_and_provider() {
         let mut c = TokenCache::new(4);
         c.insert(0, "a.b.c", v("a"));
-        assert_eq!(c.get(0, "a.b.c").unwrap().claims["sub"], "a");
+        assert_eq!(c.get(0, "a.b.c").unwrap().as_str(), "a");
         assert!(c.get(0, "a.b.d").is_none());
         assert!(c.get(1, "a.b.c").is_none());
     }

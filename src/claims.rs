@@ -28,13 +28,7 @@ pub fn validate(claims: &Value, policy: &ClaimPolicy, now: u64) -> Result<(), Au
     let obj = claims
         .as_object()
         .ok_or(AuthError::Malformed("token payload is not a JSON object"))?;
-    check_times(
-        numeric_date(obj.get("exp"), "exp is not a number")?,
-        numeric_date(obj.get("nbf"), "nbf is not a number")?,
-        numeric_date(obj.get("iat"), "iat is not a number")?,
-        policy,
-        now,
-    )?;
+    TimeClaims::read(claims)?.check(policy, now)?;
     if let Some(issuer) = &policy.issuer {
         if obj.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) {
             return Err(AuthError::BadIssuer);
@@ -46,6 +40,31 @@ pub fn validate(claims: &Value, policy: &ClaimPolicy, now: u64) -> Result<(), Au
         }
     }
     Ok(())
+}
+
+/// A payload's `exp`, `nbf` and `iat`, read once: a cached token re-checks only these
+/// (its `iss` and `aud` cannot change) on every hit, without touching the JSON.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeClaims {
+    exp: Option<f64>,
+    nbf: Option<f64>,
+    iat: Option<f64>,
+}
+
+impl TimeClaims {
+    /// Reads the time claims of `claims` (a JSON object); a wrong type is `Malformed`.
+    pub fn read(claims: &Value) -> Result<Self, AuthError> {
+        Ok(TimeClaims {
+            exp: numeric_date(claims.get("exp"), "exp is not a number")?,
+            nbf: numeric_date(claims.get("nbf"), "nbf is not a number")?,
+            iat: numeric_date(claims.get("iat"), "iat is not a number")?,
+        })
+    }
+
+    /// Checks them against `policy` at `now` (Unix seconds).
+    pub fn check(&self, policy: &ClaimPolicy, now: u64) -> Result<(), AuthError> {
+        check_times(self.exp, self.nbf, self.iat, policy, now)
+    }
 }
 
 /// Reads a NumericDate (RFC 7519 §2: a JSON number, fractions allowed).

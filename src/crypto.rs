@@ -35,23 +35,56 @@ pub enum Sha {
     S512,
 }
 
-/// HMAC-SHA-2 in constant time; the tag must be the full output length.
-#[must_use]
-pub fn hmac(sha: Sha, secret: &[u8], input: &[u8], tag: &[u8]) -> bool {
-    fn check<M: Mac + hmac::digest::KeyInit>(secret: &[u8], input: &[u8], tag: &[u8]) -> bool {
-        match <M as hmac::digest::KeyInit>::new_from_slice(secret) {
-            Ok(mut mac) => {
-                mac.update(input);
-                mac.verify_slice(tag).is_ok()
-            }
-            Err(_) => false,
+/// An HMAC secret with its inner and outer pads already absorbed, for each SHA-2 size:
+/// a verification clones the keyed state instead of hashing both pads again (two of
+/// the six or so compression calls a typical HS256 token costs).
+#[derive(Clone)]
+pub struct HmacKey {
+    s256: Hmac<Sha256>,
+    s384: Hmac<Sha384>,
+    s512: Hmac<Sha512>,
+}
+
+impl std::fmt::Debug for HmacKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HmacKey(..)") // never the secret
+    }
+}
+
+impl HmacKey {
+    /// Keys all three sizes with `secret` (HMAC takes any length; `None` never happens
+    /// in practice, it only keeps the crate's `Result` honest).
+    #[must_use]
+    pub fn new(secret: &[u8]) -> Option<Self> {
+        Some(HmacKey {
+            s256: <Hmac<Sha256> as hmac::digest::KeyInit>::new_from_slice(secret).ok()?,
+            s384: <Hmac<Sha384> as hmac::digest::KeyInit>::new_from_slice(secret).ok()?,
+            s512: <Hmac<Sha512> as hmac::digest::KeyInit>::new_from_slice(secret).ok()?,
+        })
+    }
+
+    /// HMAC-SHA-2 of `input` compared with `tag` in constant time; the tag must be the
+    /// full output length.
+    #[must_use]
+    pub fn verify(&self, sha: Sha, input: &[u8], tag: &[u8]) -> bool {
+        fn check<M: Mac + Clone>(keyed: &M, input: &[u8], tag: &[u8]) -> bool {
+            let mut mac = keyed.clone();
+            mac.update(input);
+            mac.verify_slice(tag).is_ok()
+        }
+        match sha {
+            Sha::S256 => check(&self.s256, input, tag),
+            Sha::S384 => check(&self.s384, input, tag),
+            Sha::S512 => check(&self.s512, input, tag),
         }
     }
-    match sha {
-        Sha::S256 => check::<Hmac<Sha256>>(secret, input, tag),
-        Sha::S384 => check::<Hmac<Sha384>>(secret, input, tag),
-        Sha::S512 => check::<Hmac<Sha512>>(secret, input, tag),
-    }
+}
+
+/// HMAC-SHA-2 in constant time with a one-off secret; the tag must be the full output
+/// length. Keys kept for many verifications use [`HmacKey`].
+#[must_use]
+pub fn hmac(sha: Sha, secret: &[u8], input: &[u8], tag: &[u8]) -> bool {
+    HmacKey::new(secret).is_some_and(|key| key.verify(sha, input, tag))
 }
 
 /// Bits in a big-endian RSA modulus (leading zero bytes allowed). RSASSA-PKCS1-v1_5

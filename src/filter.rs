@@ -11,7 +11,7 @@ use proxy_wasm::types::{Action, MapType};
 
 use crate::config::Mode;
 use crate::error::AuthError;
-use crate::gate::{self, Authenticated, Denial, Env, HeaderOp, Outcome, Request};
+use crate::gate::{self, Authenticated, CacheUse, Denial, Env, HeaderOp, Outcome, Request};
 use crate::header_map;
 use crate::metrics::{self, Decision};
 use crate::response;
@@ -81,7 +81,7 @@ impl Context for Filter {
                 .and_then(|c| c.cache_value(answer, now_ms() / 1000))
             {
                 let key = usercheck::cache_key(&p.name, &subject);
-                let _ = hostcalls::set_shared_data(&key, Some(value.as_bytes()), None);
+                shared_data_set(&key, value.as_bytes());
             }
         }
         self.shared
@@ -169,9 +169,10 @@ fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStat
         let keys = shared.keys.borrow();
         let env = Env::new(&*keys, &shared.cache);
         let verdict = gate::evaluate(config, &env, &request, now_ms / 1000);
-        match env.cache_hit.get() {
-            Some(true) => shared.metrics.increment("jwt_gate.cache.hit"),
-            Some(false) => shared.metrics.increment("jwt_gate.cache.miss"),
+        match env.cache_use.get() {
+            Some(CacheUse::Hit) => shared.metrics.count("jwt_gate.cache.hit"),
+            Some(CacheUse::Miss) => shared.metrics.count("jwt_gate.cache.miss"),
+            Some(CacheUse::ForgedHit) => shared.metrics.count("jwt_gate.cache.forged_hit"),
             None => {}
         }
         verdict
@@ -192,6 +193,7 @@ fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStat
             return deny(
                 shared,
                 context_id,
+                now_ms,
                 &ops,
                 &denial,
                 verdict.rule,
@@ -219,6 +221,7 @@ fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStat
                 return deny(
                     shared,
                     context_id,
+                    now_ms,
                     &ops,
                     &denial,
                     verdict.rule,
@@ -236,13 +239,16 @@ fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStat
         None if config.mode == Mode::Bypass => Decision::Bypass,
         None => Decision::Allow,
     };
-    shared.metrics.increment(decision.metric());
+    shared.metrics.count(decision.metric());
+    shared.metrics.flush_if_due(now_ms);
     Step::Forwarded
 }
 
+#[allow(clippy::too_many_arguments)]
 fn deny(
     shared: &Shared,
     context_id: u32,
+    now_ms: u64,
     ops: &[HeaderOp],
     denial: &Denial,
     rule: Option<usize>,
@@ -250,7 +256,8 @@ fn deny(
 ) -> Step {
     apply(ops);
     log_denial(shared, context_id, "deny", denial, rule);
-    shared.metrics.increment(Decision::Deny.metric());
+    shared.metrics.count(Decision::Deny.metric());
+    shared.metrics.flush_if_due(now_ms);
     let reply = response::build(&shared.config, denial, path);
     let reply_headers: Vec<(&str, &str)> = reply
         .headers
@@ -293,10 +300,7 @@ fn check_user(
         return UserGate::Deny(denial(AuthError::UserNotFound));
     };
     let key = usercheck::cache_key(&provider.name, subject);
-    let cached = || {
-        let (value, _) = hostcalls::get_shared_data(&key).ok()?;
-        usercheck::cached(&value?, now_ms / 1000)
-    };
+    let cached = || usercheck::cached(&shared_data_get(&key)?, now_ms / 1000);
     // A fresh answer (from the callout this request waited on) is not a cache lookup.
     let from_cache = if answer.is_none() { cached() } else { None };
     if answer.is_none() {
@@ -305,7 +309,7 @@ fn check_user(
         } else {
             "jwt_gate.user_checks.cache_miss"
         };
-        shared.metrics.increment(label);
+        shared.metrics.count(label);
     }
     let status = match answer.or(from_cache) {
         Some(status) => status,
@@ -425,6 +429,46 @@ extern "C" {
         return_map_data: *mut *mut u8,
         return_map_size: *mut usize,
     ) -> u32;
+    // Also called directly: the SDK's wrappers panic on any status but Ok/NotFound (get)
+    // and Ok/CasMismatch (set), e.g. the InternalFailure of a full shared-memory zone.
+    fn proxy_get_shared_data(
+        key_data: *const u8,
+        key_size: usize,
+        return_value_data: *mut *mut u8,
+        return_value_size: *mut usize,
+        return_cas: *mut u32,
+    ) -> u32;
+    fn proxy_set_shared_data(
+        key_data: *const u8,
+        key_size: usize,
+        value_data: *const u8,
+        value_size: usize,
+        cas: u32,
+    ) -> u32;
+}
+
+/// A shared-data value; `None` when absent, empty, or on any host error (a cache miss).
+fn shared_data_get(key: &str) -> Option<Vec<u8>> {
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    let mut cas: u32 = 0;
+    // SAFETY: as in `header_pairs`: on success the host wrote a buffer it allocated
+    // through `proxy_on_memory_allocate`, and its size; we take ownership of exactly that.
+    unsafe {
+        if proxy_get_shared_data(key.as_ptr(), key.len(), &mut data, &mut size, &mut cas) != 0
+            || data.is_null()
+        {
+            return None;
+        }
+        Some(Vec::from_raw_parts(data, size, size))
+    }
+}
+
+/// Writes a shared-data value unconditionally; a refused write only loses a cache entry.
+fn shared_data_set(key: &str, value: &[u8]) {
+    // SAFETY: the host only reads the two buffers during the call.
+    let _ =
+        unsafe { proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), 0) };
 }
 
 /// A header map of the host, decoded defensively (`header_map::decode`): request
@@ -474,5 +518,5 @@ fn log_denial(shared: &Shared, context_id: u32, verb: &str, denial: &Denial, rul
     );
     shared
         .metrics
-        .increment(&metrics::failure_metric(&denial.error));
+        .count(&metrics::failure_metric(&denial.error));
 }

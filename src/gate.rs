@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use crate::authjs::SessionCookie;
 use crate::cache::TokenCache;
-use crate::claims;
+use crate::claims::TimeClaims;
 use crate::config::{Config, Credential, Mode, Provider, DECISION_HEADER};
 use crate::cookie;
 use crate::error::AuthError;
@@ -157,25 +157,117 @@ impl KeySource for KeyStore {
     }
 }
 
+/// What the cache keeps of a verified token: the claims (route requirements read
+/// them), its time claims (re-checked on every hit: a cached token still expires on
+/// time) and its provider's output headers, rendered once, so a hit sets headers
+/// without reading the JSON again.
+#[derive(Debug)]
+pub struct Accepted {
+    /// The verification result.
+    pub verified: Verified,
+    times: TimeClaims,
+    headers: Result<Vec<(String, String)>, AuthError>,
+    subject: Option<String>,
+}
+
+impl Accepted {
+    fn new(provider: &Provider, verified: Verified) -> Result<Self, AuthError> {
+        let times = TimeClaims::read(&verified.claims)?;
+        let headers = provider
+            .outputs
+            .render(&verified.claims, &verified.payload_b64);
+        let subject = verified
+            .claims
+            .get("sub")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        Ok(Accepted {
+            verified,
+            times,
+            headers,
+            subject,
+        })
+    }
+}
+
+/// How long a token whose signature failed is answered from memory, in seconds.
+pub const FORGED_TTL_S: u64 = 30;
+/// How many failed tokens are remembered (each kept whole: at most
+/// `FORGED_MAX_TOKEN_BYTES` bytes, so at most 512 KiB per VM).
+pub const FORGED_CAPACITY: usize = 256;
+/// Longer tokens are not remembered (they still fail, at the cost of a verification).
+pub const FORGED_MAX_TOKEN_BYTES: usize = 2048;
+
+/// The per-VM caches of verification results: tokens that verified (with what the
+/// gate keeps of them) and tokens whose signature failed, so a flood of one forged
+/// token costs one verification per `FORGED_TTL_S` instead of one per request.
+/// Both are keyed by the whole token: a different token can never hit either.
+#[derive(Debug)]
+pub struct VerifiedCache {
+    accepted: TokenCache<Rc<Accepted>>,
+    /// Failed token → until when (Unix seconds) it is answered from here.
+    forged: TokenCache<u64>,
+}
+
+impl VerifiedCache {
+    /// Room for `capacity` verified tokens (0 turns both caches off).
+    #[must_use]
+    pub fn new(capacity: usize) -> Self {
+        VerifiedCache {
+            accepted: TokenCache::new(capacity),
+            forged: TokenCache::new(if capacity == 0 { 0 } else { FORGED_CAPACITY }),
+        }
+    }
+
+    /// Forgets everything (the key set changed: results may differ now).
+    pub fn clear(&mut self) {
+        self.accepted.clear();
+        self.forged.clear();
+    }
+
+    /// Number of verified tokens held.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.accepted.len()
+    }
+
+    /// Whether no verified token is held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.accepted.is_empty()
+    }
+}
+
+/// Where a verification result came from, for the cache metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    /// The token had verified before.
+    Hit,
+    /// Verified (or failed) now.
+    Miss,
+    /// Its signature had failed within `FORGED_TTL_S`: refused without verifying.
+    ForgedHit,
+}
+
 /// The per-VM state a decision reads: current keys and the verified-token cache.
 #[derive(Debug)]
 pub struct Env<'a> {
     /// Each provider's current keys.
     pub keys: &'a dyn KeySource,
     /// Verified tokens.
-    pub cache: &'a RefCell<TokenCache>,
-    /// Set by `evaluate`: whether the last verification was a cache hit (for metrics).
-    pub cache_hit: Cell<Option<bool>>,
+    pub cache: &'a RefCell<VerifiedCache>,
+    /// Set by `evaluate`: where the last verification result came from (for metrics).
+    pub cache_use: Cell<Option<CacheUse>>,
 }
 
 impl<'a> Env<'a> {
     /// An environment over `keys` and `cache`.
     #[must_use]
-    pub fn new(keys: &'a dyn KeySource, cache: &'a RefCell<TokenCache>) -> Self {
+    pub fn new(keys: &'a dyn KeySource, cache: &'a RefCell<VerifiedCache>) -> Self {
         Env {
             keys,
             cache,
-            cache_hit: Cell::new(None),
+            cache_use: Cell::new(None),
         }
     }
 }
@@ -277,17 +369,12 @@ fn authenticate(
         let failure = match present(provider, parts) {
             Ok(None) => continue,
             Ok(Some(presented)) => match verify_cached(env, index, provider, &presented, now) {
-                Ok(verified) => {
-                    return accept(provider, requirement, &verified, &presented, req, ops).map(
+                Ok(accepted) => {
+                    return accept(provider, requirement, &accepted, &presented, req, ops).map(
                         |()| {
-                            let subject = verified
-                                .claims
-                                .get("sub")
-                                .and_then(|v| v.as_str())
-                                .map(str::to_string);
                             Some(Authenticated {
                                 provider: index,
-                                subject,
+                                subject: accepted.subject.clone(),
                             })
                         },
                     );
@@ -316,36 +403,51 @@ fn authenticate(
     }
 }
 
-/// The cache first (re-checking the time and registered claims on a hit), then the
-/// full verification, whose success is cached.
+/// The cache first (re-checking the time claims on a hit: `iss` and `aud` were
+/// checked against this same provider when the entry was made), then the full
+/// verification, whose success is cached.
 fn verify_cached(
     env: &Env<'_>,
     index: usize,
     provider: &Provider,
     presented: &Presented,
     now: u64,
-) -> Result<Rc<Verified>, Failure> {
-    let hit = env.cache.borrow_mut().get(index, presented.value());
-    env.cache_hit.set(Some(hit.is_some()));
-    if let Some(verified) = hit {
-        claims::validate(&verified.claims, &provider.policy, now)?;
-        return Ok(verified);
+) -> Result<Rc<Accepted>, Failure> {
+    let token = presented.value();
+    let hit = env.cache.borrow_mut().accepted.get(index, token);
+    if let Some(accepted) = hit {
+        env.cache_use.set(Some(CacheUse::Hit));
+        accepted.times.check(&provider.policy, now)?;
+        return Ok(accepted);
     }
+    let forged_until = env.cache.borrow_mut().forged.get(index, token);
+    if forged_until.is_some_and(|until| now < until) {
+        env.cache_use.set(Some(CacheUse::ForgedHit));
+        return Err(Failure::from(AuthError::BadSignature));
+    }
+    env.cache_use.set(Some(CacheUse::Miss));
     let verified = match (presented, &provider.credential) {
         (Presented::Token(found), Credential::Jws(_)) => {
             let key_set = env.keys.keys(index).ok_or(AuthError::KeysUnavailable)?;
-            verify::verify(provider, &key_set, &found.token, now)?
+            verify::verify(provider, &key_set, &found.token, now).inspect_err(|failure| {
+                if failure.error == AuthError::BadSignature && token.len() <= FORGED_MAX_TOKEN_BYTES
+                {
+                    let until = now.saturating_add(FORGED_TTL_S);
+                    env.cache.borrow_mut().forged.insert(index, token, until);
+                }
+            })?
         }
         (Presented::Session(cookie), Credential::AuthJs(authjs)) => {
             verify::verify_authjs(provider, authjs, cookie, now)?
         }
         _ => return Err(Failure::from(AuthError::Missing)),
     };
-    let verified = Rc::new(verified);
+    let accepted = Rc::new(Accepted::new(provider, verified)?);
     env.cache
         .borrow_mut()
-        .insert(index, presented.value(), Rc::clone(&verified));
-    Ok(verified)
+        .accepted
+        .insert(index, token, Rc::clone(&accepted));
+    Ok(accepted)
 }
 
 /// A credential found in the request for one provider.
@@ -390,7 +492,7 @@ fn rank(e: &AuthError) -> u8 {
 fn accept(
     provider: &Provider,
     requirement: &Requirement,
-    verified: &Verified,
+    accepted: &Accepted,
     presented: &Presented,
     req: &Request<'_>,
     ops: &mut Vec<HeaderOp>,
@@ -401,16 +503,20 @@ fn accept(
         ..Denial::new(error)
     };
     requirement
-        .check(&verified.claims)
+        .check(&accepted.verified.claims)
         .map_err(provider_denial)?;
-    let headers = provider
-        .outputs
-        .render(&verified.claims, &verified.payload_b64)
-        .map_err(provider_denial)?;
+    let headers = accepted
+        .headers
+        .as_ref()
+        .map_err(|e| provider_denial(e.clone()))?;
     if !provider.forward_token {
         remove_credential(provider, presented, req, ops);
     }
-    ops.extend(headers.into_iter().map(|(n, v)| HeaderOp::Set(n, v)));
+    ops.extend(
+        headers
+            .iter()
+            .map(|(n, v)| HeaderOp::Set(n.clone(), v.clone())),
+    );
     Ok(())
 }
 

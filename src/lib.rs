@@ -14,6 +14,7 @@ pub mod cookie;
 pub mod crypto;
 pub mod error;
 pub mod extract;
+pub mod fast_hash;
 pub mod gate;
 pub mod header_map;
 pub mod json;

@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use jwt_gate::cache::TokenCache;
+use jwt_gate::gate::VerifiedCache;
 use jwt_gate::config::Config;
 use jwt_gate::error::AuthError;
 use jwt_gate::gate::{evaluate, Env, HeaderOp, Outcome, Request};
@@ -59,7 +59,7 @@ fn run(config: &Config, case_name: &str, extra: &[(&str, &str)]) -> Outcome {
     );
     let now = fixtures()["now"].as_u64().unwrap();
     let keys = KeyStore::new(config, now);
-    let cache = RefCell::new(TokenCache::new(8));
+    let cache = RefCell::new(VerifiedCache::new(8));
     evaluate(
         config,
         &Env::new(&keys, &cache),

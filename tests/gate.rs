@@ -11,7 +11,7 @@ use jwt_gate::error::AuthError;
 use jwt_gate::gate::{evaluate, Env, HeaderOp, Outcome, Request, Verdict};
 use std::cell::RefCell;
 
-use jwt_gate::cache::TokenCache;
+use jwt_gate::gate::{CacheUse, VerifiedCache, FORGED_TTL_S};
 use jwt_gate::keystore::KeyStore;
 use jwt_gate::response;
 use serde_json::{json, Value};
@@ -54,7 +54,7 @@ fn run(config: &Config, method: &str, path: &str, headers: &[(&str, &str)]) -> V
         .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
         .collect();
     let keys = KeyStore::new(config, NOW);
-    let cache = RefCell::new(TokenCache::new(16));
+    let cache = RefCell::new(VerifiedCache::new(16));
     evaluate(
         config,
         &Env::new(&keys, &cache),
@@ -297,7 +297,7 @@ fn unsafe_path_is_400_before_any_rule() {
 fn cached_token_still_expires_on_time() {
     let c = config("");
     let keys = KeyStore::new(&c, NOW);
-    let cache = RefCell::new(TokenCache::new(16));
+    let cache = RefCell::new(VerifiedCache::new(16));
     let env = Env::new(&keys, &cache);
     let bearer = format!("Bearer {}", token(&good_claims()));
     let headers = vec![("authorization".to_string(), bearer)];
@@ -306,17 +306,55 @@ fn cached_token_still_expires_on_time() {
         path: "/api",
         headers: &headers,
     };
-    assert!(matches!(
-        evaluate(&c, &env, &req, NOW).outcome,
-        Outcome::Forward { .. }
-    ));
-    assert_eq!(env.cache_hit.get(), Some(false));
-    assert!(matches!(
-        evaluate(&c, &env, &req, NOW + 10).outcome,
-        Outcome::Forward { .. }
-    ));
-    assert_eq!(env.cache_hit.get(), Some(true));
+    let first = evaluate(&c, &env, &req, NOW).outcome;
+    assert!(matches!(first, Outcome::Forward { .. }));
+    assert_eq!(env.cache_use.get(), Some(CacheUse::Miss));
+    let hit = evaluate(&c, &env, &req, NOW + 10).outcome;
+    assert_eq!(env.cache_use.get(), Some(CacheUse::Hit));
+    // A hit applies exactly what the verification did (headers rendered once, kept).
+    assert_eq!(hit, first);
     let later = evaluate(&c, &env, &req, NOW + 300 + 61);
-    assert_eq!(env.cache_hit.get(), Some(true));
+    assert_eq!(env.cache_use.get(), Some(CacheUse::Hit));
     assert_eq!(denied(&later), AuthError::Expired);
+}
+
+#[test]
+fn a_forged_token_is_refused_from_memory_until_its_ttl_then_verified_again() {
+    let c = config("");
+    let keys = KeyStore::new(&c, NOW);
+    let cache = RefCell::new(VerifiedCache::new(16));
+    let env = Env::new(&keys, &cache);
+    let good = token(&good_claims());
+    let (head, rest) = good.rsplit_once('.').unwrap();
+    let mut sig: Vec<char> = rest.chars().collect();
+    sig[5] = if sig[5] == 'A' { 'B' } else { 'A' };
+    let forged = format!("{head}.{}", sig.into_iter().collect::<String>());
+    let ask = |token: &str, now: u64| {
+        let headers = vec![("authorization".to_string(), format!("Bearer {token}"))];
+        let req = Request {
+            method: "GET",
+            path: "/api",
+            headers: &headers,
+        };
+        let verdict = evaluate(&c, &env, &req, now);
+        (verdict, env.cache_use.get())
+    };
+    let (first, used) = ask(&forged, NOW);
+    assert_eq!(denied(&first), AuthError::BadSignature);
+    assert_eq!(used, Some(CacheUse::Miss));
+    let (again, used) = ask(&forged, NOW + FORGED_TTL_S - 1);
+    assert_eq!(denied(&again), AuthError::BadSignature);
+    assert_eq!(used, Some(CacheUse::ForgedHit), "refused without verifying");
+    let (later, used) = ask(&forged, NOW + FORGED_TTL_S);
+    assert_eq!(denied(&later), AuthError::BadSignature);
+    assert_eq!(used, Some(CacheUse::Miss), "verified again once the TTL is over");
+    // The genuine token is never confused with its forgery.
+    let (genuine, used) = ask(&good, NOW + 1);
+    assert!(matches!(genuine.outcome, Outcome::Forward { .. }));
+    assert_eq!(used, Some(CacheUse::Miss));
+    // A key-set change forgets both.
+    cache.borrow_mut().clear();
+    assert!(cache.borrow().is_empty());
+    let (_, used) = ask(&forged, NOW + FORGED_TTL_S + 1);
+    assert_eq!(used, Some(CacheUse::Miss));
 }

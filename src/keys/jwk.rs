@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::{family_name, pem, Key, Material};
 use crate::alg::Alg;
 use crate::b64;
+use crate::crypto;
 use crate::config::ConfigError;
 
 /// The usable keys of a JWK Set, and one warning per key that was left out.
@@ -125,7 +126,14 @@ fn one(jwk: &Value, allowed: &[Alg]) -> Result<Key, Problem> {
         "RSA" => rsa(obj)?,
         "EC" => ec(obj)?,
         "OKP" => okp(obj)?,
-        "oct" => Material::Hmac(bytes(obj, "k", None)?),
+        "oct" => {
+            let k = bytes(obj, "k", None)?;
+            if k.is_empty() {
+                return Err(bad("k", "must not be empty"));
+            }
+            let key = crypto::HmacKey::new(&k).ok_or_else(|| bad("k", "unusable HMAC secret"))?;
+            Material::Hmac(Box::new(key))
+        }
         other => return Err(Problem::Skip(format!("kty {other:?} is not supported"))),
     };
     let family = material.family();
@@ -134,11 +142,6 @@ fn one(jwk: &Value, allowed: &[Alg]) -> Result<Key, Problem> {
             "none of the provider's algorithms uses a {} key",
             family_name(family)
         )));
-    }
-    if let Material::Hmac(k) = &material {
-        if k.is_empty() {
-            return Err(bad("k", "must not be empty"));
-        }
     }
     Key::new(material, kid, alg).map_err(|m| bad("alg", m))
 }

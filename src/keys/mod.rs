@@ -30,7 +30,7 @@ pub struct Key {
 /// The typed key material, already validated (size, point on the curve).
 #[derive(Clone)]
 enum Material {
-    Hmac(Vec<u8>),
+    Hmac(Box<crypto::HmacKey>),
     Rsa(Box<crypto::rsa_fast::RsaVerifier>),
     P256(Arc<P256Verifier>),
     P384(p384::ecdsa::VerifyingKey),
@@ -68,7 +68,8 @@ impl Key {
         if secret.is_empty() {
             return Err("secret must not be empty".to_string());
         }
-        Key::new(Material::Hmac(secret), kid, alg)
+        let key = crypto::HmacKey::new(&secret).ok_or("unusable HMAC secret")?;
+        Key::new(Material::Hmac(Box::new(key)), kid, alg)
     }
 
     /// A public key in PEM: RSA (SPKI `PUBLIC KEY` or PKCS#1 `RSA PUBLIC KEY`, 2048–4096
@@ -110,9 +111,9 @@ impl Key {
         }
         let (input, sig) = (signing_input, signature);
         match (&self.material, alg) {
-            (Material::Hmac(k), Alg::HS256) => crypto::hmac(Sha::S256, k, input, sig),
-            (Material::Hmac(k), Alg::HS384) => crypto::hmac(Sha::S384, k, input, sig),
-            (Material::Hmac(k), Alg::HS512) => crypto::hmac(Sha::S512, k, input, sig),
+            (Material::Hmac(k), Alg::HS256) => k.verify(Sha::S256, input, sig),
+            (Material::Hmac(k), Alg::HS384) => k.verify(Sha::S384, input, sig),
+            (Material::Hmac(k), Alg::HS512) => k.verify(Sha::S512, input, sig),
             (Material::Rsa(k), Alg::RS256) => k.verify(Sha::S256, false, input, sig),
             (Material::Rsa(k), Alg::RS384) => k.verify(Sha::S384, false, input, sig),
             (Material::Rsa(k), Alg::RS512) => k.verify(Sha::S512, false, input, sig),

@@ -245,6 +245,7 @@ fn audit_mode_never_blocks_and_marks_would_deny() {
             "{ex:?}"
         );
     }
+    host.tick(); // per-request counts reach the host at most a second late
     assert_eq!(
         host.metric("jwt_gate.requests.would_deny"),
         Some(cases.len() as u64)
@@ -262,6 +263,7 @@ fn audit_mode_never_blocks_and_marks_would_deny() {
         ex.upstream_values("x-jwt-gate-decision"),
         Vec::<&str>::new()
     );
+    host.tick();
     assert_eq!(host.metric("jwt_gate.requests.allow"), Some(1));
     let would_deny_logs = host
         .logs_at(LogLevel::Info)
@@ -292,6 +294,7 @@ fn bypass_mode_checks_nothing_strips_identity_headers_and_says_so() {
         assert_eq!(ex.upstream_header("x-user-id"), None, "{path}");
         assert_eq!(ex.upstream_header("x-jwt-gate-decision"), None, "{path}");
     }
+    host.tick();
     assert_eq!(host.metric("jwt_gate.requests.bypass"), Some(3));
     assert_eq!(enforce().metric("jwt_gate.bypass_mode"), Some(0));
 }
@@ -329,6 +332,7 @@ fn decisions_and_failure_reasons_are_counted() {
     get(&mut host, "/blocked/x", &[]);
     get(&mut host, "/admin%2f..", &[]);
     get_with_token(&mut host, "/items/1", &util::mint::tamper(&reader()));
+    host.tick();
     let m = host.metrics();
     let count = |name: &str| m.get(name).copied().unwrap_or(0);
     assert_eq!(count("jwt_gate.requests.allow"), 2, "{m:?}");
@@ -338,6 +342,46 @@ fn decisions_and_failure_reasons_are_counted() {
     assert_eq!(count("jwt_gate.failures.route_denied"), 1, "{m:?}");
     assert_eq!(count("jwt_gate.failures.bad_path"), 1, "{m:?}");
     assert_eq!(count("jwt_gate.failures.bad_signature"), 1, "{m:?}");
+}
+
+#[test]
+fn per_request_counts_reach_the_host_within_a_second_not_one_host_call_each() {
+    let mut host = enforce();
+    let allowed = |host: &wasm_test::Host| host.metric("jwt_gate.requests.allow").unwrap_or(0);
+    get(&mut host, "/public/x", &[]);
+    assert_eq!(allowed(&host), 1, "the first request after a quiet second is handed over");
+    for _ in 0..5 {
+        get(&mut host, "/public/x", &[]);
+    }
+    assert_eq!(allowed(&host), 1, "later ones in the same second wait in the VM");
+    host.advance(std::time::Duration::from_millis(1000));
+    get(&mut host, "/public/x", &[]);
+    assert_eq!(allowed(&host), 7, "a request a second later hands over all of them");
+    get(&mut host, "/public/x", &[]);
+    assert_eq!(allowed(&host), 7);
+    host.tick();
+    assert_eq!(allowed(&host), 8, "and so does every tick");
+}
+
+#[test]
+fn a_flood_of_one_forged_token_costs_one_verification_and_every_copy_gets_401() {
+    let mut host = enforce();
+    let forged = util::mint::tamper(&reader());
+    for _ in 0..5 {
+        let ex = get_with_token(&mut host, "/items/1", &forged);
+        assert_eq!(ex.status(), Some(401), "{ex:?}");
+    }
+    host.tick();
+    assert_eq!(host.metric("jwt_gate.cache.miss"), Some(1));
+    assert_eq!(host.metric("jwt_gate.cache.forged_hit"), Some(4));
+    assert_eq!(host.metric("jwt_gate.failures.bad_signature"), Some(5));
+    // Remembered for 30 s only, then verified again.
+    host.advance(std::time::Duration::from_secs(30));
+    assert_eq!(get_with_token(&mut host, "/items/1", &forged).status(), Some(401));
+    host.tick();
+    assert_eq!(host.metric("jwt_gate.cache.miss"), Some(2));
+    // The genuine token is never refused because of its forgery.
+    assert!(get_with_token(&mut host, "/items/1", &reader()).forwarded());
 }
 
 #[test]

@@ -79,6 +79,7 @@ fn active_user_passes_and_the_answer_is_cached_for_every_worker() {
     assert_eq!(action, Action::Continue);
     assert_eq!(host.pending_http_calls().len(), 0);
     assert_eq!(host.metric("jwt_gate.user_checks.active"), Some(1));
+    host.tick();
     assert_eq!(
         host.metric("jwt_gate.user_checks.cache_miss"),
         Some(2),
