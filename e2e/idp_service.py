@@ -5,6 +5,7 @@ test while Envoy talks to it as the cluster `idp`:
 
 * `GET /jwks.json` answers the current key set (`set_keys`), after `jwks_delay_s`, with
   `Cache-Control` when `jwks_cache_control` is set;
+* `GET /.well-known/openid-configuration` answers `discovery` (a dict) once it is set;
 * `GET /internal/users/<sub>` answers 200 `{"sub": ...}` for a subject in `users`, else
   404;
 * anything else is 404.
@@ -32,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 JWKS_PATH = "/jwks.json"
+DISCOVERY_PATH = "/.well-known/openid-configuration"
 USERS_PREFIX = "/internal/users/"
 
 
@@ -81,6 +83,11 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {"cache-control": cache_control} if cache_control else {}
             self._answer(200, body, headers)
             idp._record("jwks_answered")
+        elif path == DISCOVERY_PATH and idp.discovery is not None:
+            idp._record("discovery")
+            with idp.lock:
+                body = json.dumps(idp.discovery).encode()
+            self._answer(200, body)
         elif path.startswith(USERS_PREFIX):
             sub = unquote(path[len(USERS_PREFIX):])
             idp._record(f"user:{sub}")
@@ -128,6 +135,7 @@ class IdpService:
         self.users = set(users)
         self.jwks_delay_s = 0.0
         self.jwks_cache_control = None
+        self.discovery = None  # the OpenID Connect discovery document (a dict), if served
         self.counts = {}
         self.jwks_times = []  # time.monotonic() of each JWKS request, as it arrived
         self.port = 0

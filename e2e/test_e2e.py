@@ -14,12 +14,16 @@ Prints the Envoy logs when something fails, ends with the line "N passed, M fail
 and exits 1 on any failure.
 """
 
+import hashlib
 import json
 import os
 import signal
+import shutil
 import sys
+import tempfile
 import time
 import unittest
+from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 
@@ -166,6 +170,97 @@ def _valid_token_test(alg):
 for _alg in ALGORITHMS:
     setattr(EnforcingGate, f"test_valid_{_alg.lower()}_token_reaches_upstream_as_user_id", _valid_token_test(_alg))
 del _alg
+
+
+class PublishedForOtherFilters(unittest.TestCase):
+    """What jwt-gate publishes is usable by the rest of Envoy's chain: an RBAC filter
+    after it matches the filter state `wasm.jwt_gate.sub`, the route is chosen by a claim
+    header jwt-gate set (Envoy re-selects the route after the filter changed headers),
+    and the access log shows the token's hash and subject, never the token."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.upstream = cls.enterClassContext(EchoUpstream())
+        log_dir = tempfile.mkdtemp(prefix="jwt-gate-e2e-")
+        cls.addClassCleanup(shutil.rmtree, log_dir, ignore_errors=True)
+        cls.log_path = Path(log_dir) / "access.log"
+        config = plugin_config(
+            claim_headers={"x-user-id": "sub", "x-role": "role"},
+            filter_state={"sub": "sub"},
+            publish_token_hash=True,
+        )
+        bootstrap = render_bootstrap(
+            upstream_port=cls.upstream.port,
+            plugin_config=config,
+            vm_env={ED_PEM_ENV: fixture("ed25519.pub.pem")},
+            host_env_keys=[HS_SECRET_ENV],
+        )
+        hcm = bootstrap["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+        router = hcm["http_filters"].pop()  # the router stays last
+        hcm["http_filters"] += [{
+            "name": "envoy.filters.http.rbac",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+                "rules": {"action": "ALLOW", "policies": {
+                    "everything-but-rbac": {
+                        "permissions": [{"not_rule": {"url_path": {"path": {"prefix": "/rbac/"}}}}],
+                        "principals": [{"any": True}],
+                    },
+                    "alice-only": {
+                        "permissions": [{"url_path": {"path": {"prefix": "/rbac/"}}}],
+                        "principals": [{"filter_state": {"key": "wasm.jwt_gate.sub",
+                                                         "string_match": {"exact": "alice"}}}],
+                    },
+                }},
+            },
+        }, router]
+        upstream = hcm["route_config"]["virtual_hosts"][0]["routes"][-1]
+        hcm["route_config"]["virtual_hosts"][0]["routes"] = [
+            {"match": {"prefix": "/routed/", "headers": [{"name": "x-role", "string_match": {"exact": "admin"}}]},
+             "direct_response": {"status": 200, "body": {"inline_string": "admin-route"}}},
+            {"match": {"prefix": "/routed/"}, "direct_response": {"status": 200, "body": {"inline_string": "user-route"}}},
+            upstream,
+        ]
+        hcm["access_log"] = [{
+            "name": "envoy.access_loggers.file",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                "path": str(cls.log_path),
+                "log_format": {"text_format_source": {"inline_string":
+                    "%REQ(:PATH)% sub=%FILTER_STATE(wasm.jwt_gate.sub:PLAIN)% "
+                    "hash=%FILTER_STATE(wasm.jwt_gate.token_sha256:PLAIN)%\n"}},
+            },
+        }]
+        cls.envoy = cls.enterClassContext(Envoy("published", bootstrap, env={HS_SECRET_ENV: fixture("hs256.secret")}))
+        cls.envoy.start().wait_ready()
+
+    def get(self, path, token=None):
+        return http_request(self.envoy.listener_port, path, bearer(token) if token else None)
+
+    def test_rbac_reads_the_published_subject(self):
+        self.assertEqual(self.get("/rbac/x", mint("HS256", "alice")).status, 200)
+        bob = self.get("/rbac/x", mint("HS256", "bob"))
+        self.assertEqual(bob.status, 403, bob)
+        self.assertIn(b"RBAC", bob.body)
+        # A forged token never gets that far: jwt-gate answers 401 first.
+        self.assertEqual(self.get("/rbac/x", mint("HS256", "alice")[:-2] + "AA").status, 401)
+
+    def test_the_route_is_chosen_by_a_claim_header_jwt_gate_set(self):
+        admin = self.get("/routed/x", mint("HS256", "ada", role="admin"))
+        self.assertEqual((admin.status, admin.body), (200, b"admin-route"), admin)
+        user = self.get("/routed/x", mint("HS256", "bob", role="user"))
+        self.assertEqual((user.status, user.body), (200, b"user-route"), user)
+
+    def test_the_access_log_shows_the_token_hash_and_subject_never_the_token(self):
+        token = mint("HS256", "carol")
+        self.assertEqual(self.get("/logged", token).status, 200)
+        expected = hashlib.sha256(token.encode()).hexdigest()[:32]
+        line = eventually(
+            lambda: [l for l in self.log_path.read_text().splitlines() if l.startswith("/logged ")]
+            if self.log_path.exists() else [],
+            bool, timeout_s=10)
+        self.assertEqual(line, [f"/logged sub=carol hash={expected}"])
+        self.assertNotIn(token.split(".")[2], self.log_path.read_text())
 
 
 class AuditingGate(unittest.TestCase):
@@ -504,15 +599,21 @@ USERS = ["alice", "bob", "carol", "team/erin", WARMUP_USER]
 SLACK_S = 4
 
 
-def remote_config(user_check=None):
+# `on_keys_unavailable: stale` long enough for a test: the last good keys outlive an outage.
+STALE = {"on_keys_unavailable": "stale", "stale_max_s": 3600}
+
+
+def remote_config(user_check=None, policy=None):
     """One provider whose keys come from the IdP's JWKS; with `user_check` (fields over
-    USER_CHECK's) it also asks the IdP whether the subject exists."""
+    USER_CHECK's) it also asks the IdP whether the subject exists; `policy`: provider
+    fields such as STALE (default: `on_keys_unavailable` deny)."""
     provider = {
         "issuer": ISSUER,
         "audiences": [AUDIENCE],
         "algorithms": ["RS256"],
         "keys": [{"remote_jwks": dict(REMOTE_JWKS)}],
         "claim_headers": {"x-user-id": "sub"},
+        **(policy or {}),
     }
     if user_check is not None:
         provider["user_check"] = {**USER_CHECK, **user_check}
@@ -529,9 +630,10 @@ class IdpHelpers:
         cls.k1 = SigningKey.from_pem("k1", fixture("rsa2048.key.pem"))
         cls.k2 = SigningKey.from_pem("k2", fixture("rsa2048-other.key.pem"))
 
-    def idp_envoy(self, name, user_check):  # also called with the class, from setUpClass
-        """An Envoy (not started) with `remote_config(user_check)` and the IdP as `idp`."""
-        return gate_envoy(name, self.upstream.port, remote_config(user_check), clusters={IDP_CLUSTER: self.idp.port})
+    def idp_envoy(self, name, user_check, policy=None):  # also called with the class, from setUpClass
+        """An Envoy (not started) with `remote_config(user_check, policy)` and the IdP as `idp`."""
+        return gate_envoy(name, self.upstream.port, remote_config(user_check, policy),
+                          clusters={IDP_CLUSTER: self.idp.port})
 
     def warm_up(self):  # also called with the class, from setUpClass
         """Returns once the worker has its key set (a request of WARMUP_USER passed), so
@@ -591,9 +693,9 @@ class RemoteJwks(IdpHelpers, unittest.TestCase):
         self.upstream = self.enterContext(EchoUpstream())
         self.envoy = None
 
-    def start_envoy(self, user_check=None, warm=False):
+    def start_envoy(self, user_check=None, warm=False, policy=None):
         name = "jwks-" + self.id().rsplit(".", 1)[-1].removeprefix("test_")[:40]
-        self.envoy = self.enterContext(self.idp_envoy(name, user_check))
+        self.envoy = self.enterContext(self.idp_envoy(name, user_check, policy))
         self.envoy.start().wait_ready()
         if warm:
             self.warm_up()
@@ -656,8 +758,8 @@ class RemoteJwks(IdpHelpers, unittest.TestCase):
 
     # --- outage -----------------------------------------------------------------------
 
-    def test_stopped_idp_keeps_the_last_good_key_set_and_counts_failed_fetches(self):
-        self.start_envoy(warm=True)
+    def test_stopped_idp_under_stale_keeps_the_last_good_key_set_and_counts_failed_fetches(self):
+        self.start_envoy(warm=True, policy=STALE)
         token = self.token(self.k1, "alice")
         self.assert_passes(self.get(token), "alice")
         self.assertGreaterEqual(self.stats().get("jwt_gate_jwks_fetches_ok", 0), 1, self.jwks_stats())
@@ -667,8 +769,48 @@ class RemoteJwks(IdpHelpers, unittest.TestCase):
         self.assert_passes(self.get(token), "alice")  # a verified token seen before
         self.assert_passes(self.get(self.token(self.k1, "bob")), "bob")  # a new token, verified with k1
 
+    def test_stopped_idp_under_deny_is_503_until_it_is_restarted(self):
+        self.start_envoy(warm=True)  # on_keys_unavailable defaults to deny
+        token = self.token(self.k1, "alice")
+        self.assert_passes(self.get(token), "alice")
+        self.assertEqual(self.stats().get("jwt_gate_jwks_policy_idp"), 0, self.jwks_stats())
+        self.idp.stop()
+        # The next refresh fails: 503 with Retry-After (not 401), the cached token too.
+        reply = eventually(lambda: self.get(token), lambda r: r.status != 200, REMOTE_JWKS["refresh_s"] + SLACK_S)
+        self.assert_503(reply)
+        self.assertIn("no usable key set: requests get 503 until a fetch succeeds", self.envoy.log())
+        self.assertEqual(eventually(lambda: self.stats().get("jwt_gate_jwks_state_idp"), lambda v: v == 2, SLACK_S),
+                         2, self.jwks_stats())
+        self.idp.start()  # back on the same port: the back-off (≤ refresh_s here) ends, keys load
+        reply = eventually(lambda: self.get(token), lambda r: r.status == 200, REMOTE_JWKS["refresh_s"] + SLACK_S)
+        self.assert_passes(reply, "alice")
+
+    def test_stopped_idp_under_stale_serves_until_stale_max_s_then_503_and_recovers_when_restarted(self):
+        stale_max_s = 4
+        self.start_envoy(warm=True, policy={"on_keys_unavailable": "stale", "stale_max_s": stale_max_s})
+        token = self.token(self.k1, "alice")
+        self.assert_passes(self.get(token), "alice")
+        self.assertEqual(self.stats().get("jwt_gate_jwks_policy_idp"), 1, self.jwks_stats())
+        self.idp.stop()
+        stopped = time.monotonic()
+        # Stale: still served after the refresh failed, and the gauge says so.
+        state = eventually(lambda: self.stats().get("jwt_gate_jwks_state_idp"), lambda v: v == 1,
+                           REMOTE_JWKS["refresh_s"] + SLACK_S)
+        self.assertEqual(state, 1, self.jwks_stats())
+        self.assertIn("(keeping the last good key set)", self.envoy.log())
+        self.assert_passes(self.get(self.token(self.k1, "bob")), "bob")  # a new token, verified with the stale k1
+        # Then stale_max_s past the refresh time: 503.
+        reply = eventually(lambda: self.get(token), lambda r: r.status != 200,
+                           REMOTE_JWKS["refresh_s"] + stale_max_s + SLACK_S)
+        self.assert_503(reply)
+        self.assertGreaterEqual(time.monotonic() - stopped, stale_max_s - 1, "stale window cut short")
+        self.assertIn("keys expired under on_keys_unavailable", self.envoy.log())
+        self.idp.start()
+        reply = eventually(lambda: self.get(token), lambda r: r.status == 200, REMOTE_JWKS["refresh_s"] + SLACK_S)
+        self.assert_passes(reply, "alice")
+
     def test_stopped_idp_fails_user_checks_closed_with_503(self):
-        self.start_envoy(user_check={}, warm=True)  # on_error defaults to deny
+        self.start_envoy(user_check={}, warm=True, policy=STALE)  # on_error defaults to deny
         self.idp.stop()
         self.assert_503(self.get(self.token(self.k1, "bob")))  # bob was never checked: nothing cached
         self.assertGreaterEqual(self.stats().get("jwt_gate_user_checks_error", 0), 1)
@@ -679,6 +821,59 @@ class RemoteJwks(IdpHelpers, unittest.TestCase):
         self.start_envoy(user_check={"on_error": "allow"})
         reply = self.get(self.token(self.k1, "ghost"))  # waits for the first key set
         self.assertEqual(reply.status, 401, f"a user that does not exist was let through: {reply}")
+
+
+class OidcDiscovery(IdpHelpers, unittest.TestCase):
+    """A provider whose keys come through the IdP's discovery document: the document, then
+    its `jwks_uri`, each round; a document naming a host without a cluster is refused
+    (logged once per VM), never fetched, and the provider recovers once it is mended."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.load_keys()
+
+    def setUp(self):
+        self.idp = IdpService(keys=[self.k1]).start()
+        self.addCleanup(self.idp.stop)
+        self.idp.discovery = {"issuer": ISSUER, "jwks_uri": "http://idp.test/jwks.json"}
+        self.upstream = self.enterContext(EchoUpstream())
+        source = {"cluster": IDP_CLUSTER, "uri": "http://idp.test/.well-known/openid-configuration",
+                  "timeout_ms": 2000, "refresh_s": 2, "min_refetch_s": 1}
+        config = remote_config()
+        config["providers"]["idp"]["keys"] = [{"discovery": source}]
+        self.envoy = self.enterContext(gate_envoy("oidc-discovery", self.upstream.port, config,
+                                                  clusters={IDP_CLUSTER: self.idp.port}))
+        self.envoy.start().wait_ready()
+        self.warm_up()
+
+    def test_keys_come_through_the_discovery_document_and_an_unmapped_jwks_host_is_refused(self):
+        token = self.token(self.k1, "alice")
+        self.assert_passes(self.get(token), "alice")
+        self.assertGreaterEqual(self.idp.count("discovery"), 1)
+        self.assertGreaterEqual(self.idp.count("jwks"), 1)
+        # The document now points at a host no cluster is configured for.
+        with self.idp.lock:
+            self.idp.discovery = {"issuer": ISSUER, "jwks_uri": "http://elsewhere.test/jwks.json"}
+        reply = eventually(lambda: self.get(token), lambda r: r.status != 200, REMOTE_JWKS["refresh_s"] + SLACK_S)
+        self.assert_503(reply)  # on_keys_unavailable deny: 503, never 401
+        time.sleep(2 * REMOTE_JWKS["refresh_s"])  # a few more refused rounds
+        self.assertGreaterEqual(self.stats().get("jwt_gate_jwks_fetches_unmapped_host", 0), 2, self.jwks_stats())
+        logged = self.envoy.log().count('jwks_uri host "elsewhere.test" has no cluster in jwks_clusters')
+        self.assertIn(logged, (1, 2), "logged once per VM (main thread, worker)")
+        # Mended: the next round loads the keys again.
+        with self.idp.lock:
+            self.idp.discovery = {"issuer": ISSUER, "jwks_uri": "http://idp.test/jwks.json"}
+        reply = eventually(lambda: self.get(token), lambda r: r.status == 200, REMOTE_JWKS["refresh_s"] + SLACK_S)
+        self.assert_passes(reply, "alice")
+
+    def test_a_document_of_another_issuer_is_refused(self):
+        token = self.token(self.k1, "bob")
+        self.assert_passes(self.get(token), "bob")
+        with self.idp.lock:
+            self.idp.discovery = {"issuer": "https://evil.test", "jwks_uri": "http://idp.test/jwks.json"}
+        reply = eventually(lambda: self.get(token), lambda r: r.status != 200, REMOTE_JWKS["refresh_s"] + SLACK_S)
+        self.assert_503(reply)
+        self.assertGreaterEqual(self.stats().get("jwt_gate_jwks_fetches_issuer_mismatch", 0), 1, self.jwks_stats())
 
 
 class UserCheck(IdpHelpers, unittest.TestCase):
@@ -745,10 +940,13 @@ class UserCheck(IdpHelpers, unittest.TestCase):
     def test_stats_prometheus_exposes_user_check_request_and_jwks_metrics(self):
         self.assert_passes(self.get(self.token(self.k1, "alice")), "alice")
         self.assert_401(self.get(self.token(self.k1, "ghost")), "user not found")
-        stats = self.stats()
+        names = ("jwt_gate_user_checks_active", "jwt_gate_user_checks_not_found", "jwt_gate_requests_allow",
+                 "jwt_gate_requests_deny", "jwt_gate_jwks_fetches_ok")
+        # Per-request counters reach Envoy within a second (the filter's tick hands them
+        # over), and Envoy's stats flush adds its own interval: wait, do not sample once.
+        stats = eventually(self.stats, lambda s: all(s.get(n, 0) >= 1 for n in names), timeout_s=15, interval_s=0.5)
         ours = sorted(k for k in stats if k.startswith("jwt_gate"))
-        for name in ("jwt_gate_user_checks_active", "jwt_gate_user_checks_not_found", "jwt_gate_requests_allow",
-                     "jwt_gate_requests_deny", "jwt_gate_jwks_fetches_ok"):
+        for name in names:
             with self.subTest(metric=name):
                 self.assertGreaterEqual(stats.get(name, 0), 1, ours)
         self.assertIn("jwt_gate_jwks_age_s_idp", stats, ours)

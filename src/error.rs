@@ -19,6 +19,8 @@ pub enum AuthError {
     AlgNotAllowed,
     /// The header carries a `crit` extension jwt-gate does not understand (or `b64: false`).
     UnsupportedCrit,
+    /// The header `typ` is absent or not in the provider's `typ` allow-list (RFC 8725 §3.11).
+    BadType,
     /// No configured key has the token's `kid`.
     UnknownKid,
     /// No key of the token's algorithm family is configured for this provider.
@@ -35,6 +37,8 @@ pub enum AuthError {
     IssuedInFuture,
     /// `exp - iat` (or `exp - now`) exceeds `max_lifetime_s`.
     LifetimeTooLong,
+    /// `iat` is older than the route's `max_age_s` (or absent): sign in again.
+    TokenTooOld,
     /// `iss` differs from the provider's issuer.
     BadIssuer,
     /// `aud` shares no value with the provider's audiences.
@@ -84,6 +88,37 @@ impl Reply {
 }
 
 impl AuthError {
+    /// Every [`label`](AuthError::label), in declaration order: the names a configuration
+    /// may use (`status_overrides`) and the `jwt_gate.failures.<label>` metrics.
+    pub const LABELS: [&'static str; 26] = [
+        "missing",
+        "multiple_tokens",
+        "too_large",
+        "malformed",
+        "alg_not_allowed",
+        "unsupported_crit",
+        "bad_type",
+        "unknown_kid",
+        "no_matching_key",
+        "bad_signature",
+        "missing_exp",
+        "expired",
+        "not_yet_valid",
+        "issued_in_future",
+        "lifetime_too_long",
+        "token_too_old",
+        "bad_issuer",
+        "bad_audience",
+        "unsafe_claim_value",
+        "keys_unavailable",
+        "claim_mismatch",
+        "insufficient_scope",
+        "route_denied",
+        "bad_path",
+        "user_not_found",
+        "user_check_unavailable",
+    ];
+
     /// The metric label / log reason: stable, snake_case, never contains request data.
     #[must_use]
     pub const fn label(&self) -> &'static str {
@@ -94,6 +129,7 @@ impl AuthError {
             AuthError::Malformed(_) => "malformed",
             AuthError::AlgNotAllowed => "alg_not_allowed",
             AuthError::UnsupportedCrit => "unsupported_crit",
+            AuthError::BadType => "bad_type",
             AuthError::UnknownKid => "unknown_kid",
             AuthError::NoMatchingKey => "no_matching_key",
             AuthError::BadSignature => "bad_signature",
@@ -102,6 +138,7 @@ impl AuthError {
             AuthError::NotYetValid => "not_yet_valid",
             AuthError::IssuedInFuture => "issued_in_future",
             AuthError::LifetimeTooLong => "lifetime_too_long",
+            AuthError::TokenTooOld => "token_too_old",
             AuthError::BadIssuer => "bad_issuer",
             AuthError::BadAudience => "bad_audience",
             AuthError::UnsafeClaimValue => "unsafe_claim_value",
@@ -125,6 +162,7 @@ impl AuthError {
             AuthError::Malformed(what) => what,
             AuthError::AlgNotAllowed => "algorithm not allowed",
             AuthError::UnsupportedCrit => "unsupported critical header",
+            AuthError::BadType => "token type not accepted",
             AuthError::UnknownKid => "unknown key id",
             AuthError::NoMatchingKey => "no key for this algorithm",
             AuthError::BadSignature => "signature verification failed",
@@ -133,6 +171,7 @@ impl AuthError {
             AuthError::NotYetValid => "token not yet valid",
             AuthError::IssuedInFuture => "token issued in the future",
             AuthError::LifetimeTooLong => "token lifetime too long",
+            AuthError::TokenTooOld => "token too old for this route",
             AuthError::BadIssuer => "issuer not accepted",
             AuthError::BadAudience => "audience not accepted",
             AuthError::UnsafeClaimValue => "claim value not allowed in a header",
@@ -180,14 +219,85 @@ mod tests {
         assert_eq!(AuthError::KeysUnavailable.reply().status(), 503);
     }
 
+    /// One value of every variant; the match makes a new variant a compile error here.
+    fn every_variant() -> Vec<AuthError> {
+        let all = vec![
+            AuthError::Missing,
+            AuthError::MultipleTokens,
+            AuthError::TooLarge,
+            AuthError::Malformed("bad base64url"),
+            AuthError::AlgNotAllowed,
+            AuthError::UnsupportedCrit,
+            AuthError::BadType,
+            AuthError::UnknownKid,
+            AuthError::NoMatchingKey,
+            AuthError::BadSignature,
+            AuthError::MissingExp,
+            AuthError::Expired,
+            AuthError::NotYetValid,
+            AuthError::IssuedInFuture,
+            AuthError::LifetimeTooLong,
+            AuthError::TokenTooOld,
+            AuthError::BadIssuer,
+            AuthError::BadAudience,
+            AuthError::UnsafeClaimValue,
+            AuthError::KeysUnavailable,
+            AuthError::ClaimMismatch,
+            AuthError::InsufficientScope,
+            AuthError::RouteDenied,
+            AuthError::BadPath,
+            AuthError::UserNotFound,
+            AuthError::UserCheckUnavailable,
+        ];
+        for e in &all {
+            match e {
+                AuthError::Missing
+                | AuthError::MultipleTokens
+                | AuthError::TooLarge
+                | AuthError::Malformed(_)
+                | AuthError::AlgNotAllowed
+                | AuthError::UnsupportedCrit
+                | AuthError::BadType
+                | AuthError::UnknownKid
+                | AuthError::NoMatchingKey
+                | AuthError::BadSignature
+                | AuthError::MissingExp
+                | AuthError::Expired
+                | AuthError::NotYetValid
+                | AuthError::IssuedInFuture
+                | AuthError::LifetimeTooLong
+                | AuthError::TokenTooOld
+                | AuthError::BadIssuer
+                | AuthError::BadAudience
+                | AuthError::UnsafeClaimValue
+                | AuthError::KeysUnavailable
+                | AuthError::ClaimMismatch
+                | AuthError::InsufficientScope
+                | AuthError::RouteDenied
+                | AuthError::BadPath
+                | AuthError::UserNotFound
+                | AuthError::UserCheckUnavailable => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn labels_lists_every_variant_once_in_order() {
+        let labels: Vec<&str> = every_variant().iter().map(AuthError::label).collect();
+        assert_eq!(labels, AuthError::LABELS);
+    }
+
+    #[test]
+    fn bad_type_is_an_invalid_token() {
+        assert_eq!(AuthError::BadType.label(), "bad_type");
+        assert_eq!(AuthError::BadType.reply(), Reply::Unauthorized);
+        assert_eq!(AuthError::BadType.description(), "token type not accepted");
+    }
+
     #[test]
     fn descriptions_are_safe_in_a_quoted_header_parameter() {
-        for e in [
-            AuthError::Missing,
-            AuthError::Malformed("bad base64url"),
-            AuthError::BadSignature,
-            AuthError::UnsafeClaimValue,
-        ] {
+        for e in every_variant() {
             assert!(e
                 .description()
                 .bytes()

@@ -7,12 +7,12 @@ use std::rc::Rc;
 use log::{debug, info};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, MapType};
+use proxy_wasm::types::Action;
 
+use crate::abi;
 use crate::config::Mode;
 use crate::error::AuthError;
 use crate::gate::{self, Authenticated, CacheUse, Denial, Env, HeaderOp, Outcome, Request};
-use crate::header_map;
 use crate::metrics::{self, Decision};
 use crate::response;
 use crate::root::{now_ms, Shared, WaitFor, Waiter};
@@ -33,6 +33,29 @@ impl Filter {
     #[must_use]
     pub fn new(context_id: u32, shared: Rc<Shared>) -> Self {
         Filter { context_id, shared }
+    }
+}
+
+/// The stream of a plugin whose configuration was refused. Envoy never creates one (a
+/// refused configuration fails the plugin), but the SDK panics, killing the VM, when
+/// `create_http_context` returns nothing; a host that asks anyway gets a filter that
+/// fails closed: 503 to every request.
+#[derive(Debug)]
+pub struct Unconfigured;
+
+impl Context for Unconfigured {}
+
+impl HttpContext for Unconfigured {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let _ = abi::send_response(
+            503,
+            &[
+                ("content-type", "application/json"),
+                ("cache-control", "no-store"),
+            ],
+            br#"{"error":"unavailable","message":"jwt-gate is not configured"}"#,
+        );
+        Action::Pause
     }
 }
 
@@ -62,7 +85,7 @@ impl Context for Filter {
             return;
         };
         let status = (num_headers > 0)
-            .then(|| header_pairs(MapType::HttpCallResponseHeaders))
+            .then(|| abi::header_pairs(abi::Map::CalloutResponseHeaders))
             .and_then(|headers| headers.into_iter().find(|(n, _)| n == ":status"))
             .and_then(|(_, v)| v.parse().ok());
         let answer = usercheck::classify(status);
@@ -81,7 +104,8 @@ impl Context for Filter {
                 .and_then(|c| c.cache_value(answer, now_ms() / 1000))
             {
                 let key = usercheck::cache_key(&p.name, &subject);
-                shared_data_set(&key, value.as_bytes());
+                // A refused write only loses a cache entry.
+                let _ = abi::shared_data_set(&key, value.as_bytes());
             }
         }
         self.shared
@@ -111,7 +135,7 @@ pub enum Resume {
 
 /// Finishes a paused request from another context.
 pub fn resume(shared: &Shared, context_id: u32, why: Resume) {
-    if hostcalls::set_effective_context(context_id).is_err() {
+    if abi::set_effective_context(context_id).is_err() {
         return; // the stream is gone
     }
     let (waits, user) = match why {
@@ -126,7 +150,7 @@ pub fn resume(shared: &Shared, context_id: u32, why: Resume) {
         Resume::Expired => (Waits::NONE, None),
     };
     if let Step::Forwarded = process(shared, context_id, waits, user) {
-        let _ = hostcalls::resume_http_request();
+        let _ = abi::resume_request();
     }
 }
 
@@ -151,7 +175,7 @@ impl Waits {
 /// Decides and applies. `waits`: the callouts the request may still pause for;
 /// `user`: a user-check answer already received.
 fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStatus>) -> Step {
-    let headers = header_pairs(MapType::HttpRequestHeaders);
+    let headers = abi::header_pairs(abi::Map::RequestHeaders);
     let pseudo = |name: &str| {
         headers
             .iter()
@@ -210,7 +234,10 @@ fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStat
             would_deny,
             authenticated: Some(who),
         } => match check_user(shared, context_id, &who, waits.user, user, now_ms) {
-            UserGate::Pass => (ops, would_deny),
+            UserGate::Pass => {
+                publish(&who.state);
+                (ops, would_deny)
+            }
             UserGate::Wait => return Step::Waiting,
             UserGate::Deny(denial) if config.mode == Mode::Audit => {
                 let mut ops = ops;
@@ -264,7 +291,7 @@ fn deny(
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
-    let _ = hostcalls::send_http_response(reply.status, reply_headers, Some(reply.body.as_bytes()));
+    let _ = abi::send_response(reply.status, &reply_headers, reply.body.as_bytes());
     Step::Replied
 }
 
@@ -300,7 +327,8 @@ fn check_user(
         return UserGate::Deny(denial(AuthError::UserNotFound));
     };
     let key = usercheck::cache_key(&provider.name, subject);
-    let cached = || usercheck::cached(&shared_data_get(&key)?, now_ms / 1000);
+    // Any host error reads as a cache miss.
+    let cached = || usercheck::cached(&abi::shared_data_get(&key)?, now_ms / 1000);
     // A fresh answer (from the callout this request waited on) is not a cache lookup.
     let from_cache = if answer.is_none() { cached() } else { None };
     if answer.is_none() {
@@ -347,13 +375,21 @@ fn start_user_call(
         Some(token) => token,
         None => {
             let path = check.path_for(subject);
-            let headers = vec![
+            let headers = [
                 (":method", "GET"),
                 (":path", path.as_str()),
                 (":authority", check.authority.as_str()),
             ];
             let timeout = std::time::Duration::from_millis(check.timeout_ms);
-            match hostcalls::dispatch_http_call(&check.cluster, headers, None, vec![], timeout) {
+            // Through the SDK: its dispatcher must register the token to route the
+            // answer back (it panics on a status other than Ok/BadArgument/InternalFailure).
+            match hostcalls::dispatch_http_call(
+                &check.cluster,
+                headers.to_vec(),
+                None,
+                vec![],
+                timeout,
+            ) {
                 Ok(token) => {
                     shared
                         .user_calls
@@ -397,7 +433,8 @@ fn wait_for_keys(shared: &Shared, context_id: u32, denial: &Denial, now_ms: u64)
         return false;
     };
     let fetch = match denial.error {
-        AuthError::KeysUnavailable => true,
+        // Not while backing off after failed fetches: then 503 at once.
+        AuthError::KeysUnavailable => shared.keys.borrow().fetch_allowed(provider, now_ms / 1000),
         AuthError::UnknownKid => {
             let allowed =
                 shared
@@ -411,7 +448,7 @@ fn wait_for_keys(shared: &Shared, context_id: u32, denial: &Denial, now_ms: u64)
     if !fetch || !shared.start_fetch(provider) {
         return false;
     }
-    let timeout_ms = u64::try_from(remote.timeout.as_millis()).unwrap_or(u64::MAX);
+    let timeout_ms = u64::try_from(remote.wait_timeout().as_millis()).unwrap_or(u64::MAX);
     shared.waiters.borrow_mut().push(Waiter {
         context_id,
         wait_for: WaitFor::Keys(provider),
@@ -420,84 +457,20 @@ fn wait_for_keys(shared: &Shared, context_id: u32, denial: &Denial, now_ms: u64)
     true
 }
 
-#[link(wasm_import_module = "env")]
-extern "C" {
-    // The same ABI import the SDK declares; called directly because every SDK accessor
-    // unwraps the UTF-8 of header names (a panic, i.e. a dead VM, on a lenient host).
-    fn proxy_get_header_map_pairs(
-        map_type: u32,
-        return_map_data: *mut *mut u8,
-        return_map_size: *mut usize,
-    ) -> u32;
-    // Also called directly: the SDK's wrappers panic on any status but Ok/NotFound (get)
-    // and Ok/CasMismatch (set), e.g. the InternalFailure of a full shared-memory zone.
-    fn proxy_get_shared_data(
-        key_data: *const u8,
-        key_size: usize,
-        return_value_data: *mut *mut u8,
-        return_value_size: *mut usize,
-        return_cas: *mut u32,
-    ) -> u32;
-    fn proxy_set_shared_data(
-        key_data: *const u8,
-        key_size: usize,
-        value_data: *const u8,
-        value_size: usize,
-        cas: u32,
-    ) -> u32;
-}
-
-/// A shared-data value; `None` when absent, empty, or on any host error (a cache miss).
-fn shared_data_get(key: &str) -> Option<Vec<u8>> {
-    let mut data: *mut u8 = std::ptr::null_mut();
-    let mut size: usize = 0;
-    let mut cas: u32 = 0;
-    // SAFETY: as in `header_pairs`: on success the host wrote a buffer it allocated
-    // through `proxy_on_memory_allocate`, and its size; we take ownership of exactly that.
-    unsafe {
-        if proxy_get_shared_data(key.as_ptr(), key.len(), &mut data, &mut size, &mut cas) != 0
-            || data.is_null()
-        {
-            return None;
-        }
-        Some(Vec::from_raw_parts(data, size, size))
+/// Publishes a verified token's values for other filters: Envoy stores property
+/// `jwt_gate.<name>` as filter state `wasm.jwt_gate.<name>` (RBAC, access logs, Lua).
+/// A refused write only loses that value.
+fn publish(state: &[(String, String)]) {
+    for (name, value) in state {
+        let _ = abi::set_property(name, value.as_bytes());
     }
-}
-
-/// Writes a shared-data value unconditionally; a refused write only loses a cache entry.
-fn shared_data_set(key: &str, value: &[u8]) {
-    // SAFETY: the host only reads the two buffers during the call.
-    let _ =
-        unsafe { proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), 0) };
-}
-
-/// A header map of the host, decoded defensively (`header_map::decode`): request
-/// headers, and callout answers' headers (a JWKS or user service is a host answer too).
-pub fn header_pairs(map_type: MapType) -> Vec<(String, String)> {
-    let mut data: *mut u8 = std::ptr::null_mut();
-    let mut size: usize = 0;
-    // SAFETY: the host writes a buffer it allocated through the SDK's exported
-    // `proxy_on_memory_allocate` (the global allocator) and its size; we take ownership
-    // of exactly that allocation, as the SDK's own `get_map` does.
-    let bytes = unsafe {
-        if proxy_get_header_map_pairs(map_type as u32, &mut data, &mut size) != 0 || data.is_null()
-        {
-            return Vec::new();
-        }
-        Vec::from_raw_parts(data, size, size)
-    };
-    header_map::decode(&bytes)
 }
 
 fn apply(ops: &[HeaderOp]) {
     for op in ops {
         let _ = match op {
-            HeaderOp::Remove(name) => {
-                hostcalls::set_map_value(MapType::HttpRequestHeaders, name, None)
-            }
-            HeaderOp::Set(name, value) => {
-                hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value))
-            }
+            HeaderOp::Remove(name) => abi::remove_request_header(name),
+            HeaderOp::Set(name, value) => abi::set_request_header(name, value),
         };
     }
 }

@@ -125,6 +125,8 @@ pub struct Authenticated {
     pub provider: usize,
     /// The `sub` claim, when it is a string.
     pub subject: Option<String>,
+    /// Values published for other filters (`filter_state`, `publish_token_hash`).
+    pub state: Vec<(String, String)>,
 }
 
 /// The header that marks a request audit mode would have denied.
@@ -167,15 +169,21 @@ pub struct Accepted {
     pub verified: Verified,
     times: TimeClaims,
     headers: Result<Vec<(String, String)>, AuthError>,
+    state: Result<Vec<(String, String)>, AuthError>,
     subject: Option<String>,
 }
 
 impl Accepted {
-    fn new(provider: &Provider, verified: Verified) -> Result<Self, AuthError> {
+    fn new(provider: &Provider, verified: Verified, token: &str) -> Result<Self, AuthError> {
         let times = TimeClaims::read(&verified.claims)?;
         let headers = provider
             .outputs
             .render(&verified.claims, &verified.payload_b64);
+        let state = if provider.outputs.publishes() {
+            provider.outputs.render_state(&verified.claims, token)
+        } else {
+            Ok(Vec::new())
+        };
         let subject = verified
             .claims
             .get("sub")
@@ -185,6 +193,7 @@ impl Accepted {
             verified,
             times,
             headers,
+            state,
             subject,
         })
     }
@@ -370,14 +379,14 @@ fn authenticate(
             Ok(None) => continue,
             Ok(Some(presented)) => match verify_cached(env, index, provider, &presented, now) {
                 Ok(accepted) => {
-                    return accept(provider, requirement, &accepted, &presented, req, ops).map(
-                        |()| {
+                    return accept(provider, requirement, &accepted, &presented, req, now, ops)
+                        .map(|state| {
                             Some(Authenticated {
                                 provider: index,
                                 subject: accepted.subject.clone(),
+                                state,
                             })
-                        },
-                    );
+                        });
                 }
                 Err(failure) => failure,
             },
@@ -442,7 +451,7 @@ fn verify_cached(
         }
         _ => return Err(Failure::from(AuthError::Missing)),
     };
-    let accepted = Rc::new(Accepted::new(provider, verified)?);
+    let accepted = Rc::new(Accepted::new(provider, verified, token)?);
     env.cache
         .borrow_mut()
         .accepted
@@ -488,25 +497,34 @@ fn rank(e: &AuthError) -> u8 {
     }
 }
 
-/// A verified token: check the route's claims and scopes, then produce the header changes.
+/// A verified token: check the route's claims and scopes, then produce the header
+/// changes; returns the values to publish for other filters.
 fn accept(
     provider: &Provider,
     requirement: &Requirement,
     accepted: &Accepted,
     presented: &Presented,
     req: &Request<'_>,
+    now: u64,
     ops: &mut Vec<HeaderOp>,
-) -> Result<(), Denial> {
+) -> Result<Vec<(String, String)>, Denial> {
     let provider_denial = |error| Denial {
         provider: Some(provider.name.clone()),
         required_scopes: requirement.required_scopes().to_vec(),
         ..Denial::new(error)
     };
     requirement
+        .check_age(&accepted.verified.claims, now)
+        .map_err(provider_denial)?;
+    requirement
         .check(&accepted.verified.claims)
         .map_err(provider_denial)?;
     let headers = accepted
         .headers
+        .as_ref()
+        .map_err(|e| provider_denial(e.clone()))?;
+    let state = accepted
+        .state
         .as_ref()
         .map_err(|e| provider_denial(e.clone()))?;
     if !provider.forward_token {
@@ -517,7 +535,7 @@ fn accept(
             .iter()
             .map(|(n, v)| HeaderOp::Set(n.clone(), v.clone())),
     );
-    Ok(())
+    Ok(state.clone())
 }
 
 /// Rewrites the `Cookie` headers without the cookies `drop` names.

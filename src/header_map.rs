@@ -14,12 +14,14 @@ pub fn decode(bytes: &[u8]) -> Vec<(String, String)> {
     let Some(count) = read_u32(0) else {
         return Vec::new();
     };
-    // Each pair needs at least 8 bytes of lengths and 2 NULs: a huge count is a lie.
-    let count = count.min(bytes.len() / 10);
-    let mut pairs = Vec::with_capacity(count);
+    // The names and values start after all `count` length pairs, whatever `count` says:
+    // a smaller offset would read lengths as data and yield pairs the host never sent.
     let Some(mut data) = count.checked_mul(8).and_then(|n| n.checked_add(4)) else {
-        return pairs;
+        return Vec::new();
     };
+    // Each pair needs at least 8 bytes of lengths and 2 NULs: allocate for no more (a huge
+    // count is a lie, and the loop stops at the first length it cannot read).
+    let mut pairs = Vec::with_capacity(count.min(bytes.len() / 10));
     for i in 0..count {
         let (Some(name_len), Some(value_len)) = (read_u32(4 + i * 8), read_u32(8 + i * 8)) else {
             break;
@@ -36,6 +38,30 @@ pub fn decode(bytes: &[u8]) -> Vec<(String, String)> {
         ));
     }
     pairs
+}
+
+/// The wire format of `pairs`, for a local reply's or a callout's headers.
+#[must_use]
+pub fn encode_pairs(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let size = pairs
+        .iter()
+        .map(|(n, v)| n.len() + v.len() + 10)
+        .sum::<usize>()
+        + 4;
+    let mut out = Vec::with_capacity(size);
+    let len = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
+    out.extend_from_slice(&len(pairs.len()));
+    for (name, value) in pairs {
+        out.extend_from_slice(&len(name.len()));
+        out.extend_from_slice(&len(value.len()));
+    }
+    for (name, value) in pairs {
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        out.extend_from_slice(value.as_bytes());
+        out.push(0);
+    }
+    out
 }
 
 /// `len` bytes at `*at`, then skips them and their NUL terminator.
@@ -85,6 +111,34 @@ mod tests {
         let mut bytes = encode(&[(b"a", b"b")]);
         bytes[4] = 200;
         assert!(decode(&bytes).is_empty());
+    }
+
+    #[test]
+    fn encoded_pairs_decode_to_themselves() {
+        let pairs = [
+            (":status", "401"),
+            ("www-authenticate", "Bearer"),
+            ("x-empty", ""),
+        ];
+        let owned: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(n, v)| ((*n).to_string(), (*v).to_string()))
+            .collect();
+        assert_eq!(decode(&encode_pairs(&pairs)), owned);
+        assert_eq!(encode_pairs(&[]), vec![0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn regression_truncated_map_yields_a_prefix_not_garbage() {
+        // Found by tests/fuzz (headers.map_decode): clamping the count to the bytes
+        // present also moved the data offset, so lengths were read as names.
+        let bytes = encode(&[(b"\x02", b""), (b"\0\0\0", b"\0\0")]);
+        let all = decode(&bytes);
+        assert_eq!(all.len(), 2);
+        for cut in 0..bytes.len() {
+            let got = decode(&bytes[..cut]);
+            assert_eq!(got[..], all[..got.len()], "cut at {cut}");
+        }
     }
 
     proptest! {

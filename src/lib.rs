@@ -1,7 +1,7 @@
 //! jwt-gate: JWT authentication and authorization filter for proxy-wasm hosts.
 //!
-//! Only `root.rs` and `filter.rs` (and the entry point below) touch the proxy-wasm
-//! traits; every other module is plain Rust, tested natively.
+//! Only `root.rs`, `filter.rs` and `abi.rs` (and the entry point below) touch the
+//! proxy-wasm traits or the host; every other module is plain Rust, tested natively.
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub mod alg;
@@ -27,12 +27,14 @@ pub mod path;
 pub mod remote;
 pub mod response;
 pub mod rules;
+pub mod tenant;
 #[cfg(test)]
 mod testing;
 pub mod usercheck;
 pub mod verify;
 
-// Glue: the only modules that name proxy-wasm traits.
+// Glue: the only modules that name proxy-wasm traits or make host calls.
+pub mod abi;
 pub mod filter;
 pub mod root;
 
@@ -42,7 +44,7 @@ mod entry {
     proxy_wasm::main! {{
         // Envoy refuses host calls during `_initialize` ("restricted_callback"): the
         // host's real log level is read later, in `on_vm_start`.
-        proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
+        crate::abi::install_logger();
         proxy_wasm::set_root_context(|context_id| -> Box<dyn proxy_wasm::traits::RootContext> {
             Box::new(crate::root::Root::new(context_id))
         });

@@ -17,7 +17,18 @@ pub struct Outputs {
     pub claim_headers: Vec<(String, String)>,
     /// Header that receives the base64url payload JSON.
     pub payload_header: Option<String>,
+    /// `(filter-state name, claim path)`, names prefixed with [`STATE_PREFIX`].
+    pub filter_state: Vec<(String, String)>,
+    /// Publish [`TOKEN_HASH_STATE`].
+    pub token_hash: bool,
 }
+
+/// Prefix of every name jwt-gate publishes (Envoy files them as `wasm.<name>`).
+pub const STATE_PREFIX: &str = "jwt_gate.";
+/// Name of the published token hash (Envoy: `wasm.jwt_gate.token_sha256`).
+pub const TOKEN_HASH_STATE: &str = "jwt_gate.token_sha256";
+/// Longest filter-state name accepted (without the prefix).
+const MAX_STATE_NAME: usize = 64;
 
 /// Headers a filter must never set from a claim: routing, framing and hop-by-hop.
 const RESERVED: [&str; 9] = [
@@ -63,6 +74,68 @@ impl Outputs {
             out.payload_header = Some(lower);
         }
         Ok(out)
+    }
+
+    /// Adds the values published for other filters: `filter_state` maps a name
+    /// (letters, digits, `_`, `-`, `.`) to a claim path.
+    pub fn with_filter_state(
+        mut self,
+        filter_state: &BTreeMap<String, String>,
+        token_hash: bool,
+    ) -> Result<Outputs, ConfigError> {
+        for (name, path) in filter_state {
+            let at = format!("filter_state.{name}");
+            let valid = !name.is_empty()
+                && name.len() <= MAX_STATE_NAME
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+            if !valid {
+                return Err(ConfigError::new(
+                    at,
+                    "invalid name: 1 to 64 letters, digits, '_', '-' or '.'",
+                ));
+            }
+            if token_hash && format!("{STATE_PREFIX}{name}") == TOKEN_HASH_STATE {
+                return Err(ConfigError::new(at, "name taken by publish_token_hash"));
+            }
+            claim_path::validate(path).map_err(|m| ConfigError::new(&at, m))?;
+            self.filter_state
+                .push((format!("{STATE_PREFIX}{name}"), path.clone()));
+        }
+        self.token_hash = token_hash;
+        Ok(self)
+    }
+
+    /// Whether anything is published for other filters.
+    #[must_use]
+    pub fn publishes(&self) -> bool {
+        self.token_hash || !self.filter_state.is_empty()
+    }
+
+    /// The filter-state values for a verified token: the claims as for headers (a value
+    /// with control characters refuses the token, as for a header) and, if asked, the
+    /// token hash. `token` is the credential exactly as presented.
+    pub fn render_state(
+        &self,
+        claims: &Value,
+        token: &str,
+    ) -> Result<Vec<(String, String)>, AuthError> {
+        let mut state = Vec::with_capacity(self.filter_state.len() + 1);
+        for (name, path) in &self.filter_state {
+            if let Some(value) = claim_path::lookup(claims, path).and_then(header_value) {
+                if value.chars().any(char::is_control) {
+                    return Err(AuthError::UnsafeClaimValue);
+                }
+                state.push((name.clone(), value));
+            }
+        }
+        if self.token_hash {
+            let digest = <sha2::Sha256 as sha2::Digest>::digest(token.as_bytes());
+            let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+            state.push((TOKEN_HASH_STATE.to_string(), hex));
+        }
+        Ok(state)
     }
 
     /// Every header name this provider writes.
@@ -147,6 +220,54 @@ mod tests {
             .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
             .collect();
         Outputs::compile(&map, payload)
+    }
+
+    fn with_state(pairs: &[(&str, &str)], hash: bool) -> Result<Outputs, ConfigError> {
+        let map = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        Outputs::default().with_filter_state(&map, hash)
+    }
+
+    #[test]
+    fn filter_state_publishes_claims_under_the_prefix_and_a_hash_never_the_token() {
+        let o = with_state(&[("sub", "sub"), ("org.id", "org.id")], true).unwrap();
+        assert!(o.publishes());
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln";
+        let state = o
+            .render_state(&json!({"sub": "alice", "org": {"id": 7}}), token)
+            .unwrap();
+        assert_eq!(state[0], ("jwt_gate.org.id".into(), "7".into()));
+        assert_eq!(state[1], ("jwt_gate.sub".into(), "alice".into()));
+        let (name, hash) = &state[2];
+        assert_eq!(name, TOKEN_HASH_STATE);
+        assert_eq!(hash.len(), 32);
+        assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(!token.contains(hash.as_str()));
+        let other = o.render_state(&json!({"sub": "alice"}), "x.y.z").unwrap();
+        assert_ne!(
+            other.last(),
+            state.last(),
+            "a different token, a different hash"
+        );
+        // Absent claims publish nothing; control characters refuse the token.
+        assert_eq!(o.render_state(&json!({}), token).unwrap().len(), 1);
+        assert_eq!(
+            o.render_state(&json!({"sub": "a\r\nb"}), token),
+            Err(AuthError::UnsafeClaimValue)
+        );
+        assert!(!with_state(&[], false).unwrap().publishes());
+    }
+
+    #[test]
+    fn filter_state_names_are_checked() {
+        for bad in ["", "a b", "a/b", &"x".repeat(65)] {
+            assert!(with_state(&[(bad, "sub")], false).is_err(), "{bad:?}");
+        }
+        assert!(with_state(&[("token_sha256", "sub")], true).is_err());
+        assert!(with_state(&[("token_sha256", "sub")], false).is_ok());
+        assert!(with_state(&[("sub", "a..b")], false).is_err());
     }
 
     #[test]

@@ -1,12 +1,57 @@
-//! Local replies: 400/401/403/503 with an RFC 6750 challenge and a small JSON body,
-//! and the 302 to the login page for browser navigations.
+//! Local replies: 400/401/403/503 (or the configured status) with an RFC 6750
+//! challenge and a small JSON or RFC 9457 problem body, and the 302 to the login page
+//! for browser navigations.
 
-use crate::config::Config;
+use serde_json::json;
+
+use crate::config::{BodyFormat, Config, DEFAULT_REALM};
 use crate::error::{AuthError, Reply};
 use crate::gate::Denial;
 
 /// Seconds a client is told to wait when keys are unavailable.
 const RETRY_AFTER_S: u32 = 5;
+
+/// How local replies look, compiled from the top-level configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answers {
+    /// `realm` of the challenge; printable ASCII without quotes or backslashes.
+    pub realm: String,
+    /// A fixed `text/plain` body for every local reply.
+    pub deny_body: Option<String>,
+    /// `json` or `problem+json` (when there is no `deny_body`).
+    pub body_format: BodyFormat,
+    /// Failure label → status sent instead of the reason's default (4xx/5xx only).
+    pub status_overrides: Vec<(&'static str, u32)>,
+    /// RFC 9728 protected resource metadata URL, added to every challenge.
+    pub resource_metadata: Option<String>,
+    /// Tell clients only the RFC 6750 error code, never the reason.
+    pub strip_failure_details: bool,
+}
+
+impl Default for Answers {
+    fn default() -> Self {
+        Answers {
+            realm: DEFAULT_REALM.to_string(),
+            deny_body: None,
+            body_format: BodyFormat::Json,
+            status_overrides: Vec::new(),
+            resource_metadata: None,
+            strip_failure_details: false,
+        }
+    }
+}
+
+impl Answers {
+    /// The status sent for `error`: the configured override, else the reason's default.
+    #[must_use]
+    pub fn status(&self, error: &AuthError) -> u32 {
+        let label = error.label();
+        self.status_overrides
+            .iter()
+            .find(|(l, _)| *l == label)
+            .map_or_else(|| error.reply().status(), |(_, status)| *status)
+    }
+}
 
 /// A reply the filter sends instead of forwarding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,45 +86,77 @@ pub fn build(config: &Config, denial: &Denial, original_path: &str) -> LocalRepl
             };
         }
     }
+    let answers = &config.answers;
     let error = &denial.error;
     let reply = error.reply();
+    let status = answers.status(error);
     let code = rfc6750_code(error);
-    let mut headers = Vec::with_capacity(3);
-    let mut challenge = format!("Bearer realm=\"{}\"", config.realm);
-    if let Some(code) = code {
-        challenge.push_str(&format!(
-            ", error=\"{code}\", error_description=\"{}\"",
-            error.description()
-        ));
-    }
-    if *error == AuthError::InsufficientScope && !denial.required_scopes.is_empty() {
-        challenge.push_str(&format!(", scope=\"{}\"", denial.required_scopes.join(" ")));
-    }
+    let mut headers = Vec::with_capacity(4);
     if matches!(
         reply,
         Reply::Unauthorized | Reply::Forbidden | Reply::BadRequest
     ) && *error != AuthError::RouteDenied
     {
-        headers.push(("www-authenticate".into(), challenge));
+        headers.push(("www-authenticate".into(), challenge(answers, denial, code)));
     }
     if reply == Reply::Unavailable {
         headers.push(("retry-after".into(), RETRY_AFTER_S.to_string()));
     }
-    let body = match &config.deny_body {
-        Some(body) => {
-            headers.push(("content-type".into(), "text/plain; charset=utf-8".into()));
-            body.clone()
-        }
-        None => {
-            headers.push(("content-type".into(), "application/json".into()));
-            serde_json::json!({"error": code.unwrap_or(default_error(reply)), "message": error.description()}).to_string()
-        }
-    };
+    let (content_type, body) = body(answers, error, code.unwrap_or(default_error(reply)), status);
+    headers.push(("content-type".into(), content_type.into()));
     headers.push(("cache-control".into(), "no-store".into()));
     LocalReply {
-        status: reply.status(),
+        status,
         headers,
         body,
+    }
+}
+
+/// `Bearer realm="…"` with the RFC 6750 `error`, `error_description` and `scope`
+/// (the last two not when details are stripped) and the RFC 9728 `resource_metadata`.
+fn challenge(answers: &Answers, denial: &Denial, code: Option<&str>) -> String {
+    let error = &denial.error;
+    let mut challenge = format!("Bearer realm=\"{}\"", answers.realm);
+    if let Some(code) = code {
+        challenge.push_str(&format!(", error=\"{code}\""));
+        if !answers.strip_failure_details {
+            challenge.push_str(&format!(", error_description=\"{}\"", error.description()));
+        }
+    }
+    if *error == AuthError::InsufficientScope
+        && !denial.required_scopes.is_empty()
+        && !answers.strip_failure_details
+    {
+        challenge.push_str(&format!(", scope=\"{}\"", denial.required_scopes.join(" ")));
+    }
+    if let Some(url) = &answers.resource_metadata {
+        challenge.push_str(&format!(", resource_metadata=\"{url}\""));
+    }
+    challenge
+}
+
+/// Content type and body: `deny_body` as is, else JSON or an RFC 9457 problem. With
+/// `strip_failure_details` the reason gives way to the status's reason phrase.
+fn body(answers: &Answers, error: &AuthError, code: &str, status: u32) -> (&'static str, String) {
+    if let Some(fixed) = &answers.deny_body {
+        return ("text/plain; charset=utf-8", fixed.clone());
+    }
+    let detail = (!answers.strip_failure_details).then(|| error.description());
+    match answers.body_format {
+        BodyFormat::Json => (
+            "application/json",
+            json!({"error": code, "message": detail.unwrap_or(reason_phrase(status))}).to_string(),
+        ),
+        BodyFormat::ProblemJson => {
+            let title = reason_phrase(status);
+            let problem = match detail {
+                Some(detail) => json!({"type": "about:blank", "title": title, "status": status,
+                                       "detail": detail, "error": code}),
+                None => json!({"type": "about:blank", "title": title, "status": status,
+                               "error": code}),
+            };
+            ("application/problem+json", problem.to_string())
+        }
     }
 }
 
@@ -105,6 +182,58 @@ fn default_error(reply: Reply) -> &'static str {
     }
 }
 
+/// The reason phrase of a 4xx/5xx status (RFC 9110 §15 and the IANA registry), the
+/// `title` of an `about:blank` problem (RFC 9457 §4.2.1).
+#[must_use]
+pub fn reason_phrase(status: u32) -> &'static str {
+    // A table rather than a `match`: data is smaller than code in the .wasm.
+    const PHRASES: [(u32, &str); 38] = [
+        (400, "Bad Request"),
+        (401, "Unauthorized"),
+        (402, "Payment Required"),
+        (403, "Forbidden"),
+        (404, "Not Found"),
+        (405, "Method Not Allowed"),
+        (406, "Not Acceptable"),
+        (407, "Proxy Authentication Required"),
+        (408, "Request Timeout"),
+        (409, "Conflict"),
+        (410, "Gone"),
+        (411, "Length Required"),
+        (412, "Precondition Failed"),
+        (413, "Content Too Large"),
+        (414, "URI Too Long"),
+        (415, "Unsupported Media Type"),
+        (416, "Range Not Satisfiable"),
+        (417, "Expectation Failed"),
+        (421, "Misdirected Request"),
+        (422, "Unprocessable Content"),
+        (423, "Locked"),
+        (424, "Failed Dependency"),
+        (425, "Too Early"),
+        (426, "Upgrade Required"),
+        (428, "Precondition Required"),
+        (429, "Too Many Requests"),
+        (431, "Request Header Fields Too Large"),
+        (451, "Unavailable For Legal Reasons"),
+        (500, "Internal Server Error"),
+        (501, "Not Implemented"),
+        (502, "Bad Gateway"),
+        (503, "Service Unavailable"),
+        (504, "Gateway Timeout"),
+        (505, "HTTP Version Not Supported"),
+        (506, "Variant Also Negotiates"),
+        (507, "Insufficient Storage"),
+        (508, "Loop Detected"),
+        (511, "Network Authentication Required"),
+    ];
+    match PHRASES.iter().find(|(code, _)| *code == status) {
+        Some((_, phrase)) => phrase,
+        None if status < 500 => "Client Error",
+        None => "Server Error",
+    }
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters, so the return path
 /// is one opaque query value (it can never add a parameter or change the host).
 fn percent_encode(s: &str) -> String {
@@ -122,6 +251,163 @@ fn percent_encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    const SECRET: &str = "jwt-gate-test-hmac-secret-0123456789abcdef";
+
+    fn config(top: &str) -> Config {
+        let doc = format!(
+            r#"{{"providers": {{"corp": {{"issuer": "https://issuer.test", "audiences": ["api"],
+                "algorithms": ["HS256"], "keys": [{{"secret": "{SECRET}"}}]}}}}{top}}}"#
+        );
+        Config::parse(doc.as_bytes(), &|_| None).unwrap().0
+    }
+
+    fn reply(config: &Config, error: AuthError) -> LocalReply {
+        build(config, &Denial::from(error), "/api")
+    }
+
+    fn scoped(error: AuthError, scopes: &[&str]) -> Denial {
+        let mut denial = Denial::from(error);
+        denial.required_scopes = scopes.iter().map(|s| (*s).to_string()).collect();
+        denial
+    }
+
+    fn header<'a>(reply: &'a LocalReply, name: &str) -> Option<&'a str> {
+        reply
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn body_json(reply: &LocalReply) -> Value {
+        serde_json::from_str(&reply.body).unwrap()
+    }
+
+    #[test]
+    fn default_reply_is_the_rfc6750_challenge_and_a_small_json_body() {
+        let r = reply(&config(""), AuthError::Expired);
+        assert_eq!(r.status, 401);
+        assert_eq!(
+            header(&r, "www-authenticate"),
+            Some(
+                r#"Bearer realm="jwt-gate", error="invalid_token", error_description="token expired""#
+            )
+        );
+        assert_eq!(header(&r, "content-type"), Some("application/json"));
+        assert_eq!(
+            body_json(&r),
+            serde_json::json!({"error": "invalid_token", "message": "token expired"})
+        );
+    }
+
+    #[test]
+    fn problem_json_follows_rfc9457() {
+        let c = config(r#", "body_format": "problem+json""#);
+        let r = reply(&c, AuthError::BadType);
+        assert_eq!(header(&r, "content-type"), Some("application/problem+json"));
+        assert_eq!(
+            body_json(&r),
+            serde_json::json!({"type": "about:blank", "title": "Unauthorized", "status": 401,
+                               "detail": "token type not accepted", "error": "invalid_token"})
+        );
+        let r = reply(&c, AuthError::KeysUnavailable);
+        assert_eq!(body_json(&r)["title"], "Service Unavailable");
+        assert_eq!(body_json(&r)["status"], 503);
+        assert_eq!(header(&r, "retry-after"), Some("5"));
+    }
+
+    #[test]
+    fn status_overrides_change_only_the_status_of_their_reason() {
+        let c = config(
+            r#", "status_overrides": {"bad_audience": 403, "keys_unavailable": 500}, "body_format": "problem+json""#,
+        );
+        let r = reply(&c, AuthError::BadAudience);
+        assert_eq!(r.status, 403);
+        assert_eq!(body_json(&r)["status"], 403);
+        assert_eq!(body_json(&r)["title"], "Forbidden");
+        assert!(header(&r, "www-authenticate")
+            .unwrap()
+            .contains(r#"error="invalid_token""#));
+        assert_eq!(reply(&c, AuthError::KeysUnavailable).status, 500);
+        assert_eq!(reply(&c, AuthError::BadIssuer).status, 401);
+    }
+
+    #[test]
+    fn resource_metadata_is_added_to_every_challenge() {
+        let c = config(
+            r#", "resource_metadata": "https://api.example.com/.well-known/oauth-protected-resource""#,
+        );
+        let want =
+            r#", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource""#;
+        for error in [
+            AuthError::Missing,
+            AuthError::Expired,
+            AuthError::MultipleTokens,
+        ] {
+            let r = reply(&c, error);
+            assert!(
+                header(&r, "www-authenticate").unwrap().ends_with(want),
+                "{r:?}"
+            );
+        }
+        let r = build(&c, &scoped(AuthError::InsufficientScope, &["a", "b"]), "/");
+        assert_eq!(
+            header(&r, "www-authenticate"),
+            Some(
+                r#"Bearer realm="jwt-gate", error="insufficient_scope", error_description="insufficient scope", scope="a b", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource""#
+            )
+        );
+    }
+
+    #[test]
+    fn strip_failure_details_hides_the_reason_from_the_client() {
+        for top in ["", r#", "body_format": "problem+json""#] {
+            let c = config(&format!(r#", "strip_failure_details": true{top}"#));
+            let r = reply(&c, AuthError::BadSignature);
+            assert_eq!(
+                header(&r, "www-authenticate"),
+                Some(r#"Bearer realm="jwt-gate", error="invalid_token""#)
+            );
+            assert!(!r.body.contains("signature"), "{}", r.body);
+            let r = build(&c, &scoped(AuthError::InsufficientScope, &["admin"]), "/");
+            assert_eq!(
+                header(&r, "www-authenticate"),
+                Some(r#"Bearer realm="jwt-gate", error="insufficient_scope""#)
+            );
+            assert!(!r.body.contains("insufficient scope"), "{}", r.body);
+        }
+        let c = config(r#", "strip_failure_details": true"#);
+        assert_eq!(
+            body_json(&reply(&c, AuthError::Expired)),
+            serde_json::json!({"error": "invalid_token", "message": "Unauthorized"})
+        );
+        let c = config(r#", "strip_failure_details": true, "body_format": "problem+json""#);
+        let body = body_json(&reply(&c, AuthError::Expired));
+        assert_eq!(body.get("detail"), None);
+        assert_eq!(body["title"], "Unauthorized");
+    }
+
+    #[test]
+    fn deny_body_stays_a_fixed_text_body() {
+        let c = config(r#", "deny_body": "no", "status_overrides": {"missing": 403}"#);
+        let r = reply(&c, AuthError::Missing);
+        assert_eq!((r.status, r.body.as_str()), (403, "no"));
+        assert_eq!(
+            header(&r, "content-type"),
+            Some("text/plain; charset=utf-8")
+        );
+    }
+
+    #[test]
+    fn every_override_status_has_a_reason_phrase() {
+        for status in 400..=599 {
+            assert!(!reason_phrase(status).is_empty());
+        }
+        assert_eq!(reason_phrase(418), "Client Error");
+        assert_eq!(reason_phrase(599), "Server Error");
+    }
 
     #[test]
     fn return_path_is_fully_encoded() {

@@ -5,18 +5,19 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
-use log::{error, info, warn};
+use log::{debug, error, info, warn};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{BufferType, ContextType, MapType, MetricType};
+use proxy_wasm::types::ContextType;
 
-use crate::gate::VerifiedCache;
+use crate::abi::{self, MetricKind};
 use crate::config::{Config, Mode};
 use crate::fast_hash::BuildWordHasher;
 use crate::filter::{self, Filter, Resume};
-use crate::keystore::KeyStore;
+use crate::gate::VerifiedCache;
+use crate::keystore::{FetchError, KeyStore};
 use crate::metrics::{self, Decision};
 use crate::remote::MAX_JWKS_BYTES;
 
@@ -48,14 +49,14 @@ const METRICS_FLUSH_MS: u64 = 1000;
 impl Metrics {
     /// Adds one to counter `name` now; a host error only loses the count.
     pub fn increment(&self, name: &str) {
-        if let Some(id) = self.id(name, MetricType::Counter) {
-            let _ = hostcalls::increment_metric(id, 1);
+        if let Some(id) = self.id(name, MetricKind::Counter) {
+            let _ = abi::increment_metric(id, 1);
         }
     }
 
     /// Adds one to counter `name` inside the VM (see the type's comment).
     pub fn count(&self, name: &str) {
-        let Some(id) = self.id(name, MetricType::Counter) else {
+        let Some(id) = self.id(name, MetricKind::Counter) else {
             return;
         };
         let mut pending = self.pending.borrow_mut();
@@ -76,22 +77,22 @@ impl Metrics {
     pub fn flush(&self, now_ms: u64) {
         self.last_flush_ms.set(now_ms);
         for (id, n) in self.pending.borrow_mut().drain(..) {
-            let _ = hostcalls::increment_metric(id, i64::try_from(n).unwrap_or(i64::MAX));
+            let _ = abi::increment_metric(id, i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
 
     /// Sets gauge `name`.
     pub fn set_gauge(&self, name: &str, value: u64) {
-        if let Some(id) = self.id(name, MetricType::Gauge) {
-            let _ = hostcalls::record_metric(id, value);
+        if let Some(id) = self.id(name, MetricKind::Gauge) {
+            let _ = abi::record_metric(id, value);
         }
     }
 
-    fn id(&self, name: &str, kind: MetricType) -> Option<u32> {
+    fn id(&self, name: &str, kind: MetricKind) -> Option<u32> {
         if let Some(id) = self.ids.borrow().get(name) {
             return Some(*id);
         }
-        let id = hostcalls::define_metric(kind, name).ok()?;
+        let id = abi::define_metric(kind, name).ok()?;
         self.ids.borrow_mut().insert(name.to_string(), id);
         Some(id)
     }
@@ -124,8 +125,8 @@ pub struct Shared {
     pub config: Rc<Config>,
     /// Current key sets.
     pub keys: RefCell<KeyStore>,
-    /// JWKS callouts in flight: token → (provider, deadline ms).
-    pub fetches: RefCell<HashMap<u32, (usize, u64)>>,
+    /// Key callouts in flight: token → (provider, deadline ms, a discovery document?).
+    pub fetches: RefCell<HashMap<u32, (usize, u64, bool)>>,
     /// Paused requests.
     pub waiters: RefCell<Vec<Waiter>>,
     /// Verified tokens (cleared whenever a key set is replaced).
@@ -139,34 +140,45 @@ pub struct Shared {
 /// Milliseconds since the epoch by the host clock.
 #[must_use]
 pub fn now_ms() -> u64 {
-    hostcalls::get_current_time()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    abi::now_nanos().map_or(0, |nanos| nanos / 1_000_000)
 }
 
 impl Shared {
-    /// Starts a JWKS fetch for `provider` unless one is in flight. False if it could not start.
+    /// Starts a JWKS fetch for `provider` (at the source its round is at) unless one is
+    /// in flight. False if it could not start and the round is over (every source failed).
     pub fn start_fetch(&self, provider: usize) -> bool {
-        let Some(remote) = self.config.providers.get(provider).and_then(|p| p.remote()) else {
+        let Some(call) = self.keys.borrow().next_call(&self.config, provider) else {
             return false;
         };
+        let remote = &call.target;
         if self.keys.borrow().in_flight(provider) {
             return true;
         }
-        let headers = vec![
+        let headers = [
             (":method", "GET"),
             (":path", remote.path.as_str()),
             (":authority", remote.authority.as_str()),
             ("accept", "application/json"),
         ];
-        match hostcalls::dispatch_http_call(&remote.cluster, headers, None, vec![], remote.timeout)
-        {
+        // Through the SDK: its dispatcher must register the token to route the answer
+        // back (it panics on a status other than Ok/BadArgument/InternalFailure).
+        match hostcalls::dispatch_http_call(
+            &remote.cluster,
+            headers.to_vec(),
+            None,
+            vec![],
+            remote.timeout,
+        ) {
             Ok(token) => {
                 let timeout_ms = u64::try_from(remote.timeout.as_millis()).unwrap_or(u64::MAX);
-                self.fetches
-                    .borrow_mut()
-                    .insert(token, (provider, now_ms().saturating_add(timeout_ms)));
+                self.fetches.borrow_mut().insert(
+                    token,
+                    (
+                        provider,
+                        now_ms().saturating_add(timeout_ms),
+                        call.discovery,
+                    ),
+                );
                 self.keys.borrow_mut().started(provider);
                 true
             }
@@ -175,19 +187,20 @@ impl Shared {
                     "jwt-gate: JWKS fetch for provider {} could not start: {status:?}",
                     self.provider_name(provider)
                 );
-                self.record_fetch(provider, None);
-                false
+                // A fallback may still start (then the round goes on).
+                !self.record(provider, call.discovery, None)
+                    && self.keys.borrow().in_flight(provider)
             }
         }
     }
 
     /// Handles a callout answer if it is a JWKS fetch; returns false if the token is not ours.
     pub fn on_fetch_response(&self, token: u32, num_headers: usize, body_size: usize) -> bool {
-        let Some((provider, _)) = self.fetches.borrow_mut().remove(&token) else {
+        let Some((provider, _, discovery)) = self.fetches.borrow_mut().remove(&token) else {
             return false;
         };
         let answer = (num_headers > 0).then(|| {
-            let headers = filter::header_pairs(MapType::HttpCallResponseHeaders);
+            let headers = abi::header_pairs(abi::Map::CalloutResponseHeaders);
             let header = |name: &str| {
                 headers
                     .iter()
@@ -197,53 +210,182 @@ impl Shared {
             let status = header(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
             let cache_control = header("cache-control");
             // One byte over the limit is enough to know it is too large.
-            let body = hostcalls::get_buffer(
-                BufferType::HttpCallResponseBody,
-                0,
+            let body = abi::buffer(
+                abi::Buffer::CalloutResponseBody,
                 body_size.min(MAX_JWKS_BYTES + 1),
             )
-            .ok()
-            .flatten()
             .unwrap_or_default();
             (status, cache_control, body)
         });
-        self.record_fetch(
+        let round_over = self.record(
             provider,
+            discovery,
             answer
                 .as_ref()
                 .map(|(s, cc, b)| (*s, cc.as_deref(), b.as_slice())),
         );
-        self.wake(WaitFor::Keys(provider), Resume::KeysArrived);
+        if round_over {
+            self.wake(WaitFor::Keys(provider), Resume::KeysArrived);
+        }
         true
     }
 
-    fn record_fetch(&self, provider: usize, answer: Option<(u32, Option<&str>, &[u8])>) {
+    /// Records a callout's answer (`discovery`: a discovery document, else a JWKS).
+    /// True when the fetch round is over (paused requests may run).
+    fn record(
+        &self,
+        provider: usize,
+        discovery: bool,
+        answer: Option<(u32, Option<&str>, &[u8])>,
+    ) -> bool {
+        if discovery {
+            self.record_discovery(provider, answer.map(|(status, _, body)| (status, body)))
+        } else {
+            self.record_fetch(provider, answer)
+        }
+    }
+
+    /// A discovery document: on success, fetch the JWKS it names at once.
+    fn record_discovery(&self, provider: usize, answer: Option<(u32, &[u8])>) -> bool {
+        let now = now_ms() / 1000;
+        let from = self.source_name(provider);
+        let result = self
+            .keys
+            .borrow_mut()
+            .discovered(&self.config, provider, now, answer);
+        match result {
+            Ok(()) => {
+                debug!(
+                    "jwt-gate: provider {} discovery {from}: jwks_uri {}",
+                    self.provider_name(provider),
+                    self.source_name(provider)
+                );
+                !self.start_fetch(provider)
+            }
+            Err((e, unmapped)) => {
+                if let Some(host) = unmapped {
+                    error!(
+                        "jwt-gate: provider {} discovery {from}: jwks_uri host {host:?} has no \
+                         cluster in jwks_clusters; not fetched (logged once per host)",
+                        self.provider_name(provider)
+                    );
+                }
+                self.fetch_failed(provider, e, &from, now, e != FetchError::UnmappedHost)
+            }
+        }
+    }
+
+    /// Records a JWKS answer, applies the provider's policy and, after a failure with
+    /// a fallback left, starts the fallback. True when the fetch round is over (paused
+    /// requests may run), false while a fallback is being asked.
+    fn record_fetch(&self, provider: usize, answer: Option<(u32, Option<&str>, &[u8])>) -> bool {
         let now = now_ms() / 1000;
         let name = self.provider_name(provider);
+        let from = self.source_name(provider);
         let result = self
             .keys
             .borrow_mut()
             .finished(&self.config, provider, now, answer);
+        let mut round_over = true;
         match result {
             Ok((count, skipped)) => {
                 for w in skipped {
                     warn!("jwt-gate: provider {name} JWKS: {w}");
                 }
-                info!("jwt-gate: provider {name} JWKS loaded: {count} key(s)");
+                info!("jwt-gate: provider {name} JWKS loaded: {count} key(s) from {from}");
                 self.metrics.increment("jwt_gate.jwks_fetches.ok");
                 // A token verified with a key that just left the set must verify again.
                 self.cache.borrow_mut().clear();
             }
-            Err(e) => {
-                warn!("jwt-gate: provider {name} JWKS fetch failed: {} (keeping the last good key set)", e.label());
-                self.metrics
-                    .increment(&format!("jwt_gate.jwks_fetches.{}", e.label()));
-            }
+            Err(e) => round_over = self.fetch_failed(provider, e, &from, now, true),
         }
-        if let Some(age) = self.keys.borrow().age(provider, now) {
+        self.update_gauges(provider, now);
+        round_over
+    }
+
+    /// After a failed callout (the key store has moved on): starts the fallback if the
+    /// round goes on, else logs the outcome under the policy. `log`: false when the
+    /// failure was already reported. True when the round is over.
+    fn fetch_failed(
+        &self,
+        provider: usize,
+        e: FetchError,
+        from: &str,
+        now: u64,
+        log: bool,
+    ) -> bool {
+        let name = self.provider_name(provider);
+        self.metrics
+            .increment(&format!("jwt_gate.jwks_fetches.{}", e.label()));
+        if self.keys.borrow().source(provider) > 0 {
+            if log {
+                let next = self.source_name(provider);
+                warn!(
+                    "jwt-gate: provider {name} JWKS fetch failed: {} from {from}; trying {next}",
+                    e.label()
+                );
+            }
+            return !self.start_fetch(provider);
+        }
+        let dropped = self.keys.borrow_mut().expire(&self.config, now);
+        if log {
+            let keys = self.keys.borrow();
+            let kept = if dropped.contains(&provider) {
+                "no usable key set: requests get 503 until a fetch succeeds"
+            } else if keys.keys(provider).is_some() {
+                "keeping the last good key set"
+            } else {
+                "no key set yet: requests get 503"
+            };
+            warn!(
+                "jwt-gate: provider {name} JWKS fetch failed: {} ({kept}); \
+                 failure {}, next attempt in {} s",
+                e.label(),
+                keys.failures(provider),
+                keys.retry_in(provider, now)
+            );
+        }
+        self.dropped(&dropped);
+        self.update_gauges(provider, now);
+        true
+    }
+
+    /// Logs providers whose keys just expired, and forgets tokens verified with them.
+    fn dropped(&self, providers: &[usize]) {
+        for provider in providers {
+            warn!(
+                "jwt-gate: provider {} keys expired under on_keys_unavailable: requests get 503 \
+                 until a fetch succeeds",
+                self.provider_name(*provider)
+            );
+        }
+        if !providers.is_empty() {
+            self.cache.borrow_mut().clear();
+        }
+    }
+
+    /// Key-set age and state gauges of a remote provider.
+    fn update_gauges(&self, provider: usize, now: u64) {
+        let name = self.provider_name(provider);
+        let keys = self.keys.borrow();
+        if let Some(age) = keys.age(provider, now) {
             self.metrics
                 .set_gauge(&format!("jwt_gate.jwks_age_s.{name}"), age);
         }
+        self.metrics.set_gauge(
+            &format!("jwt_gate.jwks_state.{name}"),
+            keys.state(provider, now).gauge(),
+        );
+    }
+
+    /// `authority` + `path` of `provider`'s next callout (for logs).
+    fn source_name(&self, provider: usize) -> String {
+        self.keys
+            .borrow()
+            .next_call(&self.config, provider)
+            .map_or_else(String::new, |c| {
+                format!("{}{}", c.target.authority, c.target.path)
+            })
     }
 
     /// Re-runs the requests paused for `what`.
@@ -264,17 +406,18 @@ impl Shared {
         let now = now_ms();
         self.metrics.flush(now);
         // A fetch whose answer never came (its stream died): count it as failed.
-        let stale: Vec<(u32, usize)> = self
+        let stale: Vec<(u32, usize, bool)> = self
             .fetches
             .borrow()
             .iter()
-            .filter(|(_, (_, deadline))| now > deadline.saturating_add(1000))
-            .map(|(t, (p, _))| (*t, *p))
+            .filter(|(_, (_, deadline, _))| now > deadline.saturating_add(1000))
+            .map(|(t, (p, _, discovery))| (*t, *p, *discovery))
             .collect();
-        for (token, provider) in stale {
+        for (token, provider, discovery) in stale {
             self.fetches.borrow_mut().remove(&token);
-            self.record_fetch(provider, None);
-            self.wake(WaitFor::Keys(provider), Resume::KeysArrived);
+            if self.record(provider, discovery, None) {
+                self.wake(WaitFor::Keys(provider), Resume::KeysArrived);
+            }
         }
         // A user check whose answer never came (its stream died): forget it so the
         // next request for that subject asks again.
@@ -291,9 +434,18 @@ impl Shared {
         for w in expired {
             filter::resume(self, w.context_id, Resume::Expired);
         }
-        let due = self.keys.borrow().due(&self.config, now / 1000);
+        let now_s = now / 1000;
+        let due = self.keys.borrow().due(&self.config, now_s);
         for provider in due {
             self.start_fetch(provider);
+        }
+        // After starting due refreshes: keys being refreshed stay usable meanwhile.
+        let dropped = self.keys.borrow_mut().expire(&self.config, now_s);
+        self.dropped(&dropped);
+        for (provider, p) in self.config.providers.iter().enumerate() {
+            if p.remote().is_some() {
+                self.update_gauges(provider, now_s);
+            }
         }
     }
 
@@ -342,15 +494,15 @@ impl Context for Root {
 impl RootContext for Root {
     fn on_vm_start(&mut self, _vm_configuration_size: usize) -> bool {
         // Follow the host's level so debug lines cost nothing unless asked for.
-        if let Ok(level) = hostcalls::get_log_level() {
-            proxy_wasm::set_log_level(level);
+        if let Some(level) = abi::log_level() {
+            abi::follow_log_level(level);
         }
         info!("#{} jwt-gate v{VERSION}: VM started", self.context_id);
         true
     }
 
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
-        let bytes = self.get_plugin_configuration().unwrap_or_default();
+        let bytes = abi::buffer(abi::Buffer::PluginConfiguration, usize::MAX).unwrap_or_default();
         let env = |name: &str| std::env::var(name).ok();
         let (config, warnings) = match Config::parse(&bytes, &env) {
             Ok(parsed) => parsed,
@@ -366,7 +518,7 @@ impl RootContext for Root {
             warn!("#{} jwt-gate config: {w}", self.context_id);
         }
         for d in Decision::ALL {
-            let _ = self.metrics.id(d.metric(), MetricType::Counter);
+            let _ = self.metrics.id(d.metric(), MetricKind::Counter);
         }
         self.metrics.set_gauge(
             metrics::BYPASS_GAUGE,
@@ -378,7 +530,19 @@ impl RootContext for Root {
             config.providers.len(),
             config.mode
         );
-        let keys = KeyStore::new(&config, now_ms() / 1000);
+        for p in &config.providers {
+            if let Some(remote) = p.remote() {
+                self.metrics.set_gauge(
+                    &format!("jwt_gate.jwks_policy.{}", p.name),
+                    remote.policy.gauge(),
+                );
+            }
+        }
+        // Back-off jitter differs between workers and proxies: the clock's nanoseconds
+        // at configuration and the context id.
+        let seed = abi::now_nanos().map_or(0, |n| (n % 1_000_000_000) ^ (n / 1_000_000_000))
+            ^ u64::from(self.context_id).rotate_left(40);
+        let keys = KeyStore::new(&config, now_ms() / 1000).with_jitter_seed(seed);
         let cache_size = config.cache_size;
         self.shared = Some(Rc::new(Shared {
             config: Rc::new(config),
@@ -390,7 +554,7 @@ impl RootContext for Root {
             metrics: Rc::clone(&self.metrics),
         }));
         // Always: the tick also hands the VM's counts to the host (`Metrics`).
-        self.set_tick_period(TICK);
+        let _ = abi::set_tick_period(TICK);
         true
     }
 
@@ -401,8 +565,11 @@ impl RootContext for Root {
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
-        let shared = Rc::clone(self.shared.as_ref()?);
-        Some(Box::new(Filter::new(context_id, shared)))
+        Some(match &self.shared {
+            Some(shared) => Box::new(Filter::new(context_id, Rc::clone(shared))),
+            // Never `None`: the SDK panics on it (see `filter::Unconfigured`).
+            None => Box::new(filter::Unconfigured),
+        })
     }
 
     fn get_type(&self) -> Option<ContextType> {

@@ -9,21 +9,33 @@ use crate::config::ConfigError;
 
 /// `user_check` as written.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "UserCheck")
+)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
 pub struct RawUserCheck {
+    /// Envoy cluster of the user service.
     pub cluster: String,
+    /// `:authority` of the callout.
     pub authority: String,
+    /// `:path` of the callout; `{sub}` is replaced by the percent-encoded subject.
     pub path: String,
+    /// Callout timeout in milliseconds.
     pub timeout_ms: Option<u64>,
+    /// Seconds an "active" answer is cached (shared by every worker).
     pub cache_ttl_s: Option<u64>,
+    /// Seconds a "not found" answer is cached.
     pub negative_ttl_s: Option<u64>,
+    /// `deny` (503, the default) or `allow` when the service gives no usable answer.
     #[serde(default)]
     pub on_error: OnError,
 }
 
 /// What an unusable answer (timeout, 5xx, …) means.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum OnError {
     /// 503: the check could not be made (the default: fail closed).

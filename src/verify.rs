@@ -12,6 +12,7 @@ use base64::Engine as _;
 use crate::authjs::{AuthJs, SessionCookie};
 use crate::jws;
 use crate::keys::Key;
+use crate::tenant;
 
 /// A token that passed every check of its provider.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,13 +57,35 @@ pub fn verify(
             provider.jws().map_or(&[][..], |j| j.algorithms.as_slice()),
         )
         .map_err(fail)?;
-    let claims = parsed.payload(&provider.limits).map_err(fail)?;
+    check_type(provider, parsed.header().typ.as_deref()).map_err(fail)?;
+    let mut claims = parsed.payload(&provider.limits).map_err(fail)?;
     claims::validate(&claims, &provider.policy, now).map_err(fail)?;
+    let tenant = match provider.jws().and_then(|j| j.tenant.as_ref()) {
+        Some(template) => Some(
+            claims
+                .get("iss")
+                .and_then(Value::as_str)
+                .and_then(|iss| template.matches(iss))
+                .map(str::to_string)
+                .ok_or_else(|| fail(AuthError::BadIssuer))?,
+        ),
+        None => None,
+    };
+    tenant::set_claim(&mut claims, tenant.as_deref()).map_err(fail)?;
     let payload_b64 = token.split('.').nth(1).unwrap_or_default().to_string();
     Ok(Verified {
         claims,
         payload_b64,
     })
+}
+
+/// The provider's `typ` allow-list, if any (RFC 8725 §3.11). Checked after the
+/// signature, so a forged token is reported as one whatever its `typ`.
+fn check_type(provider: &Provider, typ: Option<&str>) -> Result<(), AuthError> {
+    match provider.jws().and_then(|j| j.typ.as_ref()) {
+        Some(allowed) if !allowed.accepts(typ) => Err(AuthError::BadType),
+        _ => Ok(()),
+    }
 }
 
 /// Decrypts an Auth.js session cookie and checks its time claims (the cookie's
@@ -73,8 +96,9 @@ pub fn verify_authjs(
     cookie: &SessionCookie,
     now: u64,
 ) -> Result<Verified, Failure> {
-    let claims = authjs.decrypt(cookie, provider.limits.max_token_bytes)?;
+    let mut claims = authjs.decrypt(cookie, provider.limits.max_token_bytes)?;
     claims::validate(&claims, &provider.policy, now)?;
+    tenant::set_claim(&mut claims, None)?;
     let payload_b64 = URL_SAFE_NO_PAD.encode(claims.to_string());
     Ok(Verified {
         claims,

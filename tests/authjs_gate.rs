@@ -5,9 +5,9 @@
 
 use std::cell::RefCell;
 
-use jwt_gate::gate::VerifiedCache;
 use jwt_gate::config::Config;
 use jwt_gate::error::AuthError;
+use jwt_gate::gate::VerifiedCache;
 use jwt_gate::gate::{evaluate, Env, HeaderOp, Outcome, Request};
 use jwt_gate::keystore::KeyStore;
 use jwt_gate::response;

@@ -347,7 +347,11 @@ fn a_forged_token_is_refused_from_memory_until_its_ttl_then_verified_again() {
     assert_eq!(used, Some(CacheUse::ForgedHit), "refused without verifying");
     let (later, used) = ask(&forged, NOW + FORGED_TTL_S);
     assert_eq!(denied(&later), AuthError::BadSignature);
-    assert_eq!(used, Some(CacheUse::Miss), "verified again once the TTL is over");
+    assert_eq!(
+        used,
+        Some(CacheUse::Miss),
+        "verified again once the TTL is over"
+    );
     // The genuine token is never confused with its forgery.
     let (genuine, used) = ask(&good, NOW + 1);
     assert!(matches!(genuine.outcome, Outcome::Forward { .. }));

@@ -7,17 +7,34 @@ use serde::Deserialize;
 
 /// `"authjs": {"secret_env": "AUTH_SECRET", "cookie": "authjs.session-token", "version": 5}`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "AuthJs")
+)]
 #[serde(deny_unknown_fields)]
 pub struct RawAuthJs {
     /// Environment variable(s) holding the secret, newest first.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<StringOrList>"))]
     pub secret_env: Option<OneOrMany<String>>,
     /// The secret(s) themselves, newest first (discouraged: the config is not a secret store).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<StringOrList>"))]
     pub secret: Option<OneOrMany<String>>,
     /// The session cookie's name, without `__Secure-` (accepted with and without it) and
     /// without a chunk suffix. Default: `authjs.session-token` (v5), `next-auth.session-token` (v4).
     pub cookie: Option<String>,
     /// 5 = Auth.js (`@auth/core`, next-auth v5), 4 = NextAuth.js v4. Default 5.
     pub version: Option<u8>,
+}
+
+/// A string or a list of strings (the schema of `OneOrMany<String>`).
+#[cfg(feature = "schema")]
+#[derive(schemars::JsonSchema)]
+#[schemars(untagged)]
+#[allow(dead_code)]
+enum StringOrList {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// A single value or a list: `"AUTH_SECRET"` or `["AUTH_SECRET_1", "AUTH_SECRET"]`.

@@ -2,17 +2,26 @@
 //! types are errors naming their JSON path), then compiled into typed, validated
 //! state that the request path only reads.
 
+mod answers;
 mod error;
+mod lint;
 mod provider;
 pub mod raw;
+#[cfg(feature = "schema")]
+mod schema;
 
-pub use error::{join_path, ConfigError};
+pub use error::{join_path, ConfigError, ConfigWarning, Diagnostics};
+pub use lint::lint;
 pub use provider::{
     Credential, JwsProvider, Provider, Warnings, DEFAULT_LEEWAY_S, DEFAULT_MAX_TOKEN_BYTES,
+    LEEWAY_WARNING_S,
 };
-pub use raw::Mode;
+pub use raw::{BodyFormat, Mode};
+#[cfg(feature = "schema")]
+pub use schema::schema;
 
 use crate::json;
+use crate::response::Answers;
 use crate::rules::{self, Rules};
 use raw::RawConfig;
 
@@ -36,12 +45,10 @@ pub struct Config {
     pub rules: Rules,
     /// Login redirect for browser navigations.
     pub login: Option<Login>,
-    /// `realm` of the challenge; printable ASCII without quotes or backslashes.
-    pub realm: String,
+    /// How local replies look: realm, body format, status overrides, details shown.
+    pub answers: Answers,
     /// Verified-token cache entries per worker (0 = off).
     pub cache_size: usize,
-    /// Body of every local reply instead of the JSON default.
-    pub deny_body: Option<String>,
     /// Every header jwt-gate produces: removed from each incoming request first.
     pub stripped_headers: Vec<String>,
 }
@@ -57,86 +64,179 @@ pub struct Login {
 
 impl Config {
     /// Parses and compiles a plugin configuration. `env` reads the VM environment.
+    ///
+    /// # Errors
+    ///
+    /// The first problem in document order (all of them: [`lint`]).
     pub fn parse(
         bytes: &[u8],
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<(Config, Warnings), ConfigError> {
-        let doc = json::parse_strict(bytes, MAX_CONFIG_DEPTH)
-            .map_err(|e| ConfigError::new("", format!("invalid JSON: {e}")))?;
-        let raw: RawConfig = serde_path_to_error::deserialize(doc).map_err(|e| {
-            ConfigError::new(
-                e.path().to_string().trim_start_matches('.'),
-                e.inner().to_string(),
-            )
-        })?;
-        Config::compile(raw, env)
+        let raw = parse_raw(bytes)?;
+        let mut diag = Diagnostics::default();
+        let config = Config::compile(raw, env, &mut diag);
+        match (config, diag.errors.into_iter().next()) {
+            (Some(config), None) => Ok((config, diag.warnings)),
+            (_, Some(first)) => Err(first),
+            // `compile` records a reason for every `None`; never refuse silently.
+            (None, None) => Err(ConfigError::new("", "configuration not accepted")),
+        }
     }
 
+    /// Compiles `raw`, recording every problem in `diag` and going on wherever a part
+    /// (provider, key, source, rule, top-level field) can be checked on its own.
+    /// `None` when any error was recorded.
     fn compile(
         raw: RawConfig,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<(Config, Warnings), ConfigError> {
-        let mut warnings = Warnings::new();
+        diag: &mut Diagnostics,
+    ) -> Option<Config> {
+        let errors_before = diag.error_count();
         if raw.providers.is_empty() && raw.mode != Mode::Bypass {
-            return Err(ConfigError::new(
-                "providers",
-                "at least one provider is required",
-            ));
+            diag.error(
+                "",
+                ConfigError::new("providers", "at least one provider is required"),
+            );
         }
+        // Rules are checked against every provider name, compiled or not, so one bad
+        // provider does not also make every rule naming it an error.
+        let names: Vec<String> = raw.providers.keys().cloned().collect();
         let mut providers = Vec::with_capacity(raw.providers.len());
         for (name, p) in raw.providers {
-            let at = format!("providers.{name}");
-            providers
-                .push(provider::compile(&name, p, env, &mut warnings).map_err(|e| e.under(&at))?);
-        }
-        let names: Vec<String> = providers.iter().map(|p| p.name.clone()).collect();
-        let rules = rules::compile(&raw.rules, raw.default_action, &names)?;
-        let login = raw
-            .login
-            .map(compile_login)
-            .transpose()
-            .map_err(|e| e.under("login"))?;
-        if login.is_none() {
-            if let Some(i) = rules.rules().iter().position(|r| r.login_browser) {
-                return Err(ConfigError::new(
-                    format!("rules[{i}].login"),
-                    "needs a top-level \"login\" section",
-                ));
+            if let Some(p) = provider::compile(&name, p, env, diag) {
+                providers.push(p);
             }
         }
-        let realm = raw.realm.unwrap_or_else(|| DEFAULT_REALM.to_string());
-        if realm.is_empty()
-            || !realm
-                .bytes()
-                .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
-        {
-            return Err(ConfigError::new(
-                "realm",
-                "must be printable ASCII without quotes or backslashes",
-            ));
+        let rules = rules::compile_all(&raw.rules, raw.default_action, &names, diag);
+        let login = raw
+            .login
+            .and_then(|l| diag.check("login", compile_login(l)));
+        if login.is_none() {
+            for (i, _) in raw
+                .rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.login.is_some())
+            {
+                diag.error(
+                    "",
+                    ConfigError::new(
+                        format!("rules[{i}].login"),
+                        "needs a top-level \"login\" section",
+                    ),
+                );
+            }
         }
+        let answers = answers::compile(
+            answers::RawAnswers {
+                realm: raw.realm,
+                deny_body: raw.deny_body,
+                body_format: raw.body_format,
+                status_overrides: raw.status_overrides,
+                resource_metadata: raw.resource_metadata,
+                strip_failure_details: raw.strip_failure_details,
+            },
+            diag,
+        );
         if raw.mode == Mode::Bypass {
-            warnings.push("mode is bypass: requests are NOT authenticated".into());
+            diag.warn("mode", "is bypass: requests are NOT authenticated");
         }
+        if diag.error_count() > errors_before {
+            return None;
+        }
+        let (Some(rules), Some(answers)) = (rules, answers) else {
+            return None;
+        };
         let mut stripped_headers = vec![DECISION_HEADER.to_string()];
         for name in providers.iter().flat_map(|p| p.outputs.header_names()) {
             if !stripped_headers.iter().any(|h| h == name) {
                 stripped_headers.push(name.to_string());
             }
         }
-        let config = Config {
+        Some(Config {
             mode: raw.mode,
             providers,
             rules,
             login,
-            realm,
+            answers,
             cache_size: raw.cache_size.unwrap_or(DEFAULT_CACHE_SIZE),
-            deny_body: raw.deny_body,
             stripped_headers,
-        };
-        Ok((config, warnings))
+        })
     }
 }
+
+/// The document as serde types: strict JSON (no duplicate keys, bounded nesting), then
+/// the first field that does not deserialize, with its path.
+fn parse_raw(bytes: &[u8]) -> Result<RawConfig, ConfigError> {
+    let doc = json::parse_strict(bytes, MAX_CONFIG_DEPTH)
+        .map_err(|e| ConfigError::new("", format!("invalid JSON: {e}")))?;
+    deserialize(doc)
+}
+
+/// Deserializes `value` as `T`; the error names the JSON path inside `value`.
+fn deserialize<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ConfigError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        ConfigError::new(
+            e.path().to_string().trim_start_matches('.'),
+            redact_values(&e.inner().to_string()),
+        )
+    })
+}
+
+/// serde quotes the offending value (`invalid type: string "s3cr3t…", expected a
+/// sequence`; ``unknown variant `…` ``): a secret put in the wrong field would reach the
+/// log. Values of [`REDACT_FROM_CHARS`] characters or more are dropped (every secret
+/// jwt-gate accepts is at least that long: HMAC secrets are ≥ 32 bytes, PEM keys far
+/// longer); shorter ones (`"off"` for a mode) stay: they help more than they risk.
+fn redact_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    loop {
+        let quoted = rest.find("string \"").map(|i| (i, "string \"", '"'));
+        let variant = rest
+            .find("unknown variant `")
+            .map(|i| (i, "unknown variant `", '`'));
+        let next = match (quoted, variant) {
+            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        };
+        let Some((at, opener, close)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        let (before, after) = rest.split_at(at);
+        out.push_str(before);
+        let redacted = if close == '"' {
+            "a string"
+        } else {
+            "unknown variant"
+        };
+        let value = after.get(opener.len()..).unwrap_or_default();
+        // The value ends at the first unescaped closing quote (serde escapes inner ones).
+        let mut escaped = false;
+        let end = value.char_indices().find(|&(_, c)| {
+            let done = c == close && !escaped;
+            escaped = c == '\\' && !escaped;
+            done
+        });
+        let Some((i, c)) = end else {
+            out.push_str(redacted);
+            return out;
+        };
+        let quoted = value.get(..i).unwrap_or_default();
+        if quoted.chars().count() >= REDACT_FROM_CHARS {
+            out.push_str(redacted);
+        } else {
+            out.push_str(opener);
+            out.push_str(quoted);
+            out.push(close);
+        }
+        rest = value.get(i + c.len_utf8()..).unwrap_or_default();
+    }
+}
+
+/// Shortest quoted value [`redact_values`] drops.
+const REDACT_FROM_CHARS: usize = 32;
 
 fn compile_login(raw: raw::RawLogin) -> Result<Login, ConfigError> {
     let absolute = raw.url.starts_with("https://") || raw.url.starts_with("http://");

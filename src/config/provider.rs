@@ -5,12 +5,13 @@ use crate::alg::Alg;
 use crate::authjs::{self, AuthJs};
 use crate::claims::ClaimPolicy;
 use crate::config::raw::{Explicit, RawKey, RawProvider, RawSource};
-use crate::config::ConfigError;
+use crate::config::{join_path, ConfigError, ConfigWarning, Diagnostics};
 use crate::extract::Source;
-use crate::jws::Limits;
+use crate::jws::{Limits, TypeAllowList};
 use crate::keys::{decode_secret, parse_jwks, Key, SecretEncoding};
 use crate::output::Outputs;
-use crate::remote::RemoteJwks;
+use crate::remote::{self, KeysPolicy, RawRemoteJwks, RemoteJwks, RemoteSet};
+use crate::tenant::TenantIssuer;
 use crate::usercheck::UserCheck;
 
 /// Default `max_token_bytes` for a JWT (SPEC §3).
@@ -58,10 +59,16 @@ pub struct JwsProvider {
     pub algorithms: Vec<Alg>,
     /// Static verification keys, each already bound to its family (and `alg`, when fixed).
     pub keys: Vec<Key>,
-    /// The remote JWKS, fetched through the host (keys then live in the VM's key store).
-    pub remote: Option<RemoteJwks>,
+    /// The remote JWKS sources and policy (keys then live in the VM's key store); boxed:
+    /// it is most of the size of a provider that has it.
+    pub remote: Option<Box<RemoteSet>>,
     /// Where tokens are looked for, in order.
     pub sources: Vec<Source>,
+    /// Accepted header `typ` media types (RFC 8725 §3.11); `None` = any or none.
+    pub typ: Option<TypeAllowList>,
+    /// An issuer template with its tenants (then `ClaimPolicy::issuer` is `None` and
+    /// `iss` is checked against this).
+    pub tenant: Option<TenantIssuer>,
 }
 
 impl Provider {
@@ -74,23 +81,30 @@ impl Provider {
         }
     }
 
-    /// The remote JWKS settings, if any.
+    /// The remote key set's sources and policy, if any.
     #[must_use]
-    pub fn remote(&self) -> Option<&RemoteJwks> {
-        self.jws()?.remote.as_ref()
+    pub fn remote(&self) -> Option<&RemoteSet> {
+        self.jws()?.remote.as_deref()
     }
 }
 
 /// Things worth a warning at configure time (never secrets).
-pub type Warnings = Vec<String>;
+pub type Warnings = Vec<ConfigWarning>;
 
-/// Compiles `raw`; `env` resolves `secret_env`/`pem_env` from the VM environment.
+/// `leeway_s` above this draws a warning: tokens stay usable minutes after `exp`.
+pub const LEEWAY_WARNING_S: u64 = 300;
+
+/// Compiles `raw`; `env` resolves `secret_env`/`pem_env` from the VM environment. Every
+/// problem is recorded in `diag` under `providers.<name>`, and the compiler goes on with
+/// the provider's next field, key and source; `None` when any error was found.
 pub fn compile(
     name: &str,
     mut raw: RawProvider,
     env: &dyn Fn(&str) -> Option<String>,
-    warnings: &mut Warnings,
-) -> Result<Provider, ConfigError> {
+    diag: &mut Diagnostics,
+) -> Option<Provider> {
+    let at = format!("providers.{name}");
+    let errors_before = diag.error_count();
     let (credential, issuer, audiences, default_max_bytes) = match raw.authjs.take() {
         Some(raw_authjs) => {
             let not_applicable = [
@@ -99,180 +113,400 @@ pub fn compile(
                 ("algorithms", raw.algorithms.is_some()),
                 ("keys", raw.keys.is_some()),
                 ("from", raw.from.is_some()),
+                ("typ", raw.typ.is_some()),
+                ("on_keys_unavailable", raw.on_keys_unavailable.is_some()),
+                ("stale_max_s", raw.stale_max_s.is_some()),
+                ("tenants", raw.tenants.is_some()),
             ];
-            if let Some((field, _)) = not_applicable.iter().find(|(_, set)| *set) {
-                return Err(ConfigError::new(
-                    *field,
-                    "does not apply to an authjs provider",
-                ));
+            for (field, _) in not_applicable.iter().filter(|(_, set)| *set) {
+                diag.error(
+                    &at,
+                    ConfigError::new(*field, "does not apply to an authjs provider"),
+                );
             }
-            let authjs = authjs::compile(raw_authjs, env).map_err(|e| e.under("authjs"))?;
+            let authjs = diag.check(&format!("{at}.authjs"), authjs::compile(raw_authjs, env));
             (
-                Credential::AuthJs(authjs),
-                None,
-                None,
+                authjs.map(Credential::AuthJs),
+                Some(None),
+                Some(None),
                 authjs::DEFAULT_MAX_BYTES,
             )
         }
         None => {
-            let issuer = compile_issuer(name, raw.issuer.clone(), warnings)?;
-            let audiences = compile_audiences(name, raw.audiences.take(), warnings)?;
-            let jws = compile_jws(&mut raw, env, warnings)?;
+            let issuer = compile_issuer(&at, raw.issuer.clone(), diag);
+            let audiences = compile_audiences(&at, raw.audiences.take(), diag);
+            let jws = compile_jws(&at, &mut raw, env, diag);
+            // A template is checked by the JWS half (`JwsProvider::tenant`), not as exact.
+            let issuer = match &jws {
+                Some(Credential::Jws(j)) if j.tenant.is_some() => Some(None),
+                _ => issuer,
+            };
             (jws, issuer, audiences, DEFAULT_MAX_TOKEN_BYTES)
         }
     };
     let leeway_s = raw.leeway_s.unwrap_or(DEFAULT_LEEWAY_S);
-    let policy = ClaimPolicy {
-        issuer,
-        audiences,
-        require_exp: raw.require_exp.unwrap_or(true),
-        leeway_s,
-        max_lifetime_s: raw.max_lifetime_s,
-    };
-    if !policy.require_exp {
-        warnings.push(format!(
-            "providers.{name}.require_exp is false: tokens without exp never expire"
-        ));
+    if leeway_s > LEEWAY_WARNING_S {
+        diag.warn(
+            format!("{at}.leeway_s"),
+            format!(
+                "{leeway_s} s of clock skew: expired tokens stay usable that long \
+                 (more than {LEEWAY_WARNING_S} s is rarely needed)"
+            ),
+        );
     }
-    let outputs = Outputs::compile(&raw.claim_headers, raw.payload_header.as_deref())?;
+    let require_exp = raw.require_exp.unwrap_or(true);
+    if !require_exp {
+        diag.warn(
+            format!("{at}.require_exp"),
+            "is false: tokens without exp never expire",
+        );
+    }
+    let outputs = diag.check(
+        &at,
+        Outputs::compile(&raw.claim_headers, raw.payload_header.as_deref())
+            .and_then(|o| o.with_filter_state(&raw.filter_state, raw.publish_token_hash)),
+    );
     let max_token_bytes = raw.max_token_bytes.unwrap_or(default_max_bytes);
     if max_token_bytes == 0 {
-        return Err(ConfigError::new(
-            "max_token_bytes",
-            "must be greater than 0",
-        ));
+        diag.error(
+            &at,
+            ConfigError::new("max_token_bytes", "must be greater than 0"),
+        );
     }
-    Ok(Provider {
+    let user_check = match raw.user_check {
+        None => Some(None),
+        Some(raw_check) => diag
+            .check(&format!("{at}.user_check"), UserCheck::compile(raw_check))
+            .map(Some),
+    };
+    let (Some(credential), Some(issuer), Some(audiences), Some(outputs), Some(user_check)) =
+        (credential, issuer, audiences, outputs, user_check)
+    else {
+        return None;
+    };
+    if diag.error_count() > errors_before {
+        return None;
+    }
+    Some(Provider {
         name: name.to_string(),
         credential,
-        policy,
+        policy: ClaimPolicy {
+            issuer,
+            audiences,
+            require_exp,
+            leeway_s,
+            max_lifetime_s: raw.max_lifetime_s,
+        },
         outputs,
         forward_token: raw.forward_token,
         limits: Limits {
             max_token_bytes,
             max_json_depth: MAX_JSON_DEPTH,
         },
-        user_check: raw
-            .user_check
-            .map(UserCheck::compile)
-            .transpose()
-            .map_err(|e| e.under("user_check"))?,
+        user_check,
     })
 }
 
+/// `Some(None)` = not checked (explicit `null`, with a warning); `None` = an error.
 fn compile_issuer(
-    name: &str,
+    at: &str,
     raw: Explicit<String>,
-    warnings: &mut Warnings,
-) -> Result<Option<String>, ConfigError> {
+    diag: &mut Diagnostics,
+) -> Option<Option<String>> {
     match raw {
-        Explicit::Missing => Err(ConfigError::new(
-            "issuer",
-            "required (write \"issuer\": null to accept any issuer)",
-        )),
+        Explicit::Missing => {
+            diag.error(
+                at,
+                ConfigError::new(
+                    "issuer",
+                    "required (write \"issuer\": null to accept any issuer)",
+                ),
+            );
+            None
+        }
         Explicit::Null => {
-            warnings.push(format!(
-                "providers.{name}.issuer is null: the iss claim is not checked"
-            ));
-            Ok(None)
+            diag.warn(
+                format!("{at}.issuer"),
+                "is null: the iss claim is not checked",
+            );
+            Some(None)
         }
         Explicit::Value(iss) if iss.is_empty() => {
-            Err(ConfigError::new("issuer", "must not be empty"))
+            diag.error(at, ConfigError::new("issuer", "must not be empty"));
+            None
         }
-        Explicit::Value(iss) => Ok(Some(iss)),
+        Explicit::Value(iss) => Some(Some(iss)),
     }
 }
 
+/// `Some(None)` = not checked (omitted, with a warning); `None` = an error.
 fn compile_audiences(
-    name: &str,
+    at: &str,
     raw: Option<Vec<String>>,
-    warnings: &mut Warnings,
-) -> Result<Option<Vec<String>>, ConfigError> {
+    diag: &mut Diagnostics,
+) -> Option<Option<Vec<String>>> {
     match raw {
         None => {
-            warnings.push(format!(
-                "providers.{name}.audiences not set: the aud claim is not checked"
-            ));
-            Ok(None)
+            diag.warn(
+                format!("{at}.audiences"),
+                "not set: the aud claim is not checked",
+            );
+            Some(None)
         }
-        Some(list) if list.is_empty() => Err(ConfigError::new(
-            "audiences",
-            "must not be empty (omit it to skip the check)",
-        )),
-        Some(list) => Ok(Some(list)),
+        Some(list) if list.is_empty() => {
+            diag.error(
+                at,
+                ConfigError::new("audiences", "must not be empty (omit it to skip the check)"),
+            );
+            None
+        }
+        Some(list) => Some(Some(list)),
     }
 }
 
-/// The signed-token half of a provider: algorithms, keys (static and remote), sources.
+/// The signed-token half of a provider: algorithms, keys (static and remote), sources,
+/// accepted `typ`. Each key and source is checked even when an earlier one failed.
 fn compile_jws(
+    at: &str,
     raw: &mut RawProvider,
     env: &dyn Fn(&str) -> Option<String>,
-    warnings: &mut Warnings,
-) -> Result<Credential, ConfigError> {
-    let algorithms = compile_algorithms(
-        &raw.algorithms
-            .take()
-            .ok_or_else(|| ConfigError::new("algorithms", "required"))?,
-    )?;
-    let raw_keys = raw
-        .keys
-        .take()
-        .ok_or_else(|| ConfigError::new("keys", "required"))?;
-    if raw_keys.is_empty() {
-        return Err(ConfigError::new("keys", "at least one key is required"));
-    }
-    let mut keys = Vec::new();
-    let mut remote = None;
-    for (i, mut raw_key) in raw_keys.into_iter().enumerate() {
-        let at = format!("keys[{i}]");
-        if let Some(raw_remote) = raw_key.remote_jwks.take() {
-            if remote.is_some() {
-                return Err(ConfigError::new(at, "only one remote_jwks per provider"));
-            }
-            if raw_key.has_other_source()
-                || raw_key.kid.is_some()
-                || raw_key.alg.is_some()
-                || raw_key.encoding.is_some()
-            {
-                return Err(ConfigError::new(
-                    at,
-                    "remote_jwks takes no other field (each JWK carries its kid and alg)",
-                ));
-            }
-            remote = Some(
-                RemoteJwks::compile(raw_remote)
-                    .map_err(|e| e.under(&format!("{at}.remote_jwks")))?,
-            );
-            continue;
+    diag: &mut Diagnostics,
+) -> Option<Credential> {
+    let errors_before = diag.error_count();
+    let algorithms = match raw.algorithms.take() {
+        None => {
+            diag.error(at, ConfigError::new("algorithms", "required"));
+            None
         }
-        let mut compiled =
-            compile_key(raw_key, &algorithms, env, warnings).map_err(|e| e.under(&at))?;
-        if compiled
-            .iter()
-            .any(|key| !algorithms.iter().any(|a| key.usable_with(*a)))
-        {
-            return Err(ConfigError::new(
-                at,
-                "key does not fit any of the provider's algorithms",
-            ));
+        Some(names) => diag.check(at, compile_algorithms(&names)),
+    };
+    let (keys, sources) = match (raw.keys.take(), &algorithms) {
+        (None, _) => {
+            diag.error(at, ConfigError::new("keys", "required"));
+            (Vec::new(), Vec::new())
         }
-        keys.append(&mut compiled);
-    }
+        (Some(list), _) if list.is_empty() => {
+            diag.error(at, ConfigError::new("keys", "at least one key is required"));
+            (Vec::new(), Vec::new())
+        }
+        // Keys are checked against the algorithms: without them, nothing to check.
+        (Some(_), None) => (Vec::new(), Vec::new()),
+        (Some(list), Some(algorithms)) => compile_keys(at, list, algorithms, env, diag),
+    };
+    let remote = compile_remote(at, raw, sources, diag);
     let sources = match raw.from.take() {
         None => vec![Source::default()],
-        Some(list) if list.is_empty() => return Err(ConfigError::new("from", "must not be empty")),
+        Some(list) if list.is_empty() => {
+            diag.error(at, ConfigError::new("from", "must not be empty"));
+            Vec::new()
+        }
         Some(list) => list
             .into_iter()
             .enumerate()
-            .map(|(i, s)| compile_source(s).map_err(|e| e.under(&format!("from[{i}]"))))
-            .collect::<Result<_, _>>()?,
+            .filter_map(|(i, s)| {
+                let here = format!("{at}.from[{i}]");
+                let source = diag.check(&here, compile_source(s))?;
+                if let Source::Query(name) = &source {
+                    diag.warn(
+                        format!("{here}.query"),
+                        format!(
+                            "token in the query parameter {name:?}: URLs end up in access \
+                             logs, browser history and Referer headers (RFC 6750 §2.3)"
+                        ),
+                    );
+                }
+                Some(source)
+            })
+            .collect(),
     };
-    Ok(Credential::Jws(JwsProvider {
+    let tenant = match &raw.issuer {
+        Explicit::Value(iss) => diag
+            .check(at, TenantIssuer::compile(iss, raw.tenants.as_ref()))
+            .flatten(),
+        _ if raw.tenants.is_some() => {
+            diag.error(
+                at,
+                ConfigError::new(
+                    "tenants",
+                    "applies only to an issuer template containing {tenant}",
+                ),
+            );
+            None
+        }
+        _ => None,
+    };
+    if tenant.as_ref().is_some_and(TenantIssuer::any) {
+        diag.warn(
+            format!("{at}.tenants"),
+            "is \"*\": tokens of every tenant of this issuer are accepted (check $tenant in rules)",
+        );
+    }
+    let typ = match raw.typ.take() {
+        None => Some(None),
+        Some(list) => diag
+            .check(&format!("{at}.typ"), TypeAllowList::compile(&list))
+            .map(Some),
+    };
+    let (Some(algorithms), Some(typ)) = (algorithms, typ) else {
+        return None;
+    };
+    if diag.error_count() > errors_before {
+        return None;
+    }
+    Some(Credential::Jws(JwsProvider {
         algorithms,
         keys,
         remote,
         sources,
+        typ,
+        tenant,
     }))
+}
+
+/// The remote sources (failover order) with the provider's `on_keys_unavailable`
+/// policy; the policy fields are an error on a provider without `remote_jwks`.
+fn compile_remote(
+    at: &str,
+    raw: &mut RawProvider,
+    sources: Vec<RemoteJwks>,
+    diag: &mut Diagnostics,
+) -> Option<Box<RemoteSet>> {
+    let (on_unavailable, stale_max_s) = (raw.on_keys_unavailable.take(), raw.stale_max_s.take());
+    let mut sources = sources.into_iter();
+    let Some(primary) = sources.next() else {
+        for (field, set) in [
+            ("on_keys_unavailable", on_unavailable.is_some()),
+            ("stale_max_s", stale_max_s.is_some()),
+        ] {
+            if set {
+                diag.error(
+                    at,
+                    ConfigError::new(field, "applies only to a provider with remote_jwks"),
+                );
+            }
+        }
+        return None;
+    };
+    if !matches!(&raw.issuer, Explicit::Value(iss) if !iss.contains(crate::tenant::PLACEHOLDER))
+        && std::iter::once(&primary)
+            .chain(sources.as_slice())
+            .any(|s| s.discovery.is_some())
+    {
+        diag.error(
+            at,
+            ConfigError::new(
+                "issuer",
+                "an exact issuer is required with discovery (the discovered issuer is checked \
+                 against it)",
+            ),
+        );
+    }
+    let policy = diag.check(
+        at,
+        KeysPolicy::compile(on_unavailable.as_deref(), stale_max_s),
+    )?;
+    Some(Box::new(RemoteSet {
+        primary,
+        fallbacks: sources.collect(),
+        policy,
+    }))
+}
+
+/// A remote key source as written.
+enum RawRemote {
+    Jwks(RawRemoteJwks),
+    Discovery(RawRemoteJwks),
+}
+
+const EXACTLY_ONE_KEY_SOURCE: &str =
+    "exactly one of secret, secret_env, pem, pem_env, jwks, remote_jwks, discovery is required";
+
+/// Every entry of `keys`: static keys, and the `remote_jwks` / `discovery` sources in
+/// failover order (only the first sets the schedule: `refresh_s`, `min_refetch_s`).
+fn compile_keys(
+    at: &str,
+    raw_keys: Vec<RawKey>,
+    algorithms: &[Alg],
+    env: &dyn Fn(&str) -> Option<String>,
+    diag: &mut Diagnostics,
+) -> (Vec<Key>, Vec<RemoteJwks>) {
+    let mut keys = Vec::new();
+    let mut remote = Vec::new();
+    let mut remote_entries = 0usize;
+    for (i, mut raw_key) in raw_keys.into_iter().enumerate() {
+        let here = format!("{at}.keys[{i}]");
+        let remote_source = match (raw_key.remote_jwks.take(), raw_key.discovery.take()) {
+            (None, None) => None,
+            (Some(jwks), None) => Some(RawRemote::Jwks(jwks)),
+            (None, Some(discovery)) => Some(RawRemote::Discovery(discovery)),
+            (Some(_), Some(_)) => {
+                diag.error(&here, ConfigError::new("", EXACTLY_ONE_KEY_SOURCE));
+                continue;
+            }
+        };
+        if let Some(raw_remote) = remote_source {
+            let (name, refresh_s, min_refetch_s) = match &raw_remote {
+                RawRemote::Jwks(r) => ("remote_jwks", r.refresh_s, r.min_refetch_s),
+                RawRemote::Discovery(d) => ("discovery", d.refresh_s, d.min_refetch_s),
+            };
+            remote_entries = remote_entries.saturating_add(1);
+            if remote_entries > 1 && (refresh_s.is_some() || min_refetch_s.is_some()) {
+                let field = if refresh_s.is_some() {
+                    "refresh_s"
+                } else {
+                    "min_refetch_s"
+                };
+                diag.error(
+                    &format!("{here}.{name}"),
+                    ConfigError::new(
+                        field,
+                        "applies only to the first remote source (it sets the schedule; the \
+                         others are fallbacks)",
+                    ),
+                );
+            } else if raw_key.has_other_source()
+                || raw_key.kid.is_some()
+                || raw_key.alg.is_some()
+                || raw_key.encoding.is_some()
+            {
+                diag.error(
+                    &here,
+                    ConfigError::new(
+                        "",
+                        format!("{name} takes no other field (each JWK carries its kid and alg)"),
+                    ),
+                );
+            } else if let Some(source) = diag.check(
+                &format!("{here}.{name}"),
+                match raw_remote {
+                    RawRemote::Jwks(r) => RemoteJwks::compile(r),
+                    RawRemote::Discovery(d) => remote::compile_discovery(d),
+                },
+            ) {
+                remote.push(source);
+            }
+            continue;
+        }
+        let Some((mut compiled, notes)) = diag.check(&here, compile_key(raw_key, algorithms, env))
+        else {
+            continue;
+        };
+        for note in notes {
+            diag.warn(join_path(&here, &note.path), note.message);
+        }
+        if compiled
+            .iter()
+            .any(|key| !algorithms.iter().any(|a| key.usable_with(*a)))
+        {
+            diag.error(
+                &here,
+                ConfigError::new("", "key does not fit any of the provider's algorithms"),
+            );
+            continue;
+        }
+        keys.append(&mut compiled);
+    }
+    (keys, remote)
 }
 
 fn compile_algorithms(names: &[String]) -> Result<Vec<Alg>, ConfigError> {
@@ -297,12 +531,12 @@ fn compile_algorithms(names: &[String]) -> Result<Vec<Alg>, ConfigError> {
     Ok(algs)
 }
 
+/// One static key; its warnings come back with paths relative to it.
 fn compile_key(
     raw: RawKey,
     algorithms: &[Alg],
     env: &dyn Fn(&str) -> Option<String>,
-    warnings: &mut Warnings,
-) -> Result<Vec<Key>, ConfigError> {
+) -> Result<(Vec<Key>, Vec<ConfigWarning>), ConfigError> {
     let given = [
         raw.secret.is_some(),
         raw.secret_env.is_some(),
@@ -310,12 +544,10 @@ fn compile_key(
         raw.pem_env.is_some(),
         raw.jwks.is_some(),
         raw.remote_jwks.is_some(),
+        raw.discovery.is_some(),
     ];
     if given.iter().filter(|g| **g).count() != 1 {
-        return Err(ConfigError::new(
-            "",
-            "exactly one of secret, secret_env, pem, pem_env, jwks, remote_jwks is required",
-        ));
+        return Err(ConfigError::new("", EXACTLY_ONE_KEY_SOURCE));
     }
     let alg = match raw.alg.as_deref() {
         None => None,
@@ -336,22 +568,24 @@ fn compile_key(
         })
     };
     let encoding = raw.encoding.unwrap_or_default();
+    let hmac = |value: &str, field: &str| {
+        hmac_key(value, encoding, field, raw.kid.clone(), alg, algorithms)
+    };
     if let Some(secret) = raw.secret.as_deref() {
-        return hmac_key(secret, encoding, "secret", raw.kid.clone(), alg);
+        return hmac(secret, "secret");
     }
     if let Some(var) = raw.secret_env.as_deref() {
-        let secret = from_env("secret_env", var)?;
-        return hmac_key(&secret, encoding, "secret_env", raw.kid.clone(), alg);
+        return hmac(&from_env("secret_env", var)?, "secret_env");
     }
     if let Some(pem) = raw.pem.as_deref() {
         return Key::from_pem(pem, raw.kid.clone(), alg)
-            .map(|k| vec![k])
+            .map(|k| (vec![k], Vec::new()))
             .map_err(|m| ConfigError::new("pem", m));
     }
     if let Some(var) = raw.pem_env.as_deref() {
         let pem = from_env("pem_env", var)?;
         return Key::from_pem(&pem, raw.kid.clone(), alg)
-            .map(|k| vec![k])
+            .map(|k| (vec![k], Vec::new()))
             .map_err(|m| ConfigError::new("pem_env", m));
     }
     if let Some(jwks) = raw.jwks.as_ref() {
@@ -362,22 +596,27 @@ fn compile_key(
             ));
         }
         let outcome = parse_jwks(jwks, algorithms, true).map_err(|e| e.under("jwks"))?;
-        warnings.extend(outcome.skipped);
-        return Ok(outcome.keys);
+        let notes = outcome
+            .skipped
+            .into_iter()
+            .map(|why| ConfigWarning::new("jwks", why))
+            .collect();
+        return Ok((outcome.keys, notes));
     }
-    Err(ConfigError::new(
-        "",
-        "exactly one of secret, secret_env, pem, pem_env, jwks, remote_jwks is required",
-    ))
+    Err(ConfigError::new("", EXACTLY_ONE_KEY_SOURCE))
 }
 
+/// An HMAC key: an error under [`MIN_HMAC_SECRET_BYTES`], a warning when it is shorter
+/// than the hash of an HS384/HS512 it may verify (RFC 7518 §3.2: "a key of the same size
+/// as the hash output or larger MUST be used").
 fn hmac_key(
     value: &str,
     encoding: SecretEncoding,
     field: &str,
     kid: Option<String>,
     alg: Option<Alg>,
-) -> Result<Vec<Key>, ConfigError> {
+    algorithms: &[Alg],
+) -> Result<(Vec<Key>, Vec<ConfigWarning>), ConfigError> {
     let bytes = decode_secret(value, encoding).map_err(|m| ConfigError::new(field, m))?;
     if bytes.len() < MIN_HMAC_SECRET_BYTES {
         return Err(ConfigError::new(
@@ -388,8 +627,24 @@ fn hmac_key(
             ),
         ));
     }
+    let notes = [(Alg::HS384, 48), (Alg::HS512, 64)]
+        .into_iter()
+        .filter(|(hs, needed)| {
+            algorithms.contains(hs) && alg.is_none_or(|a| a == *hs) && bytes.len() < *needed
+        })
+        .map(|(hs, needed)| {
+            ConfigWarning::new(
+                field,
+                format!(
+                    "secret is {} bytes; {} needs at least {needed} (RFC 7518 §3.2)",
+                    bytes.len(),
+                    hs.name()
+                ),
+            )
+        })
+        .collect();
     Key::hmac(bytes, kid, alg)
-        .map(|k| vec![k])
+        .map(|k| (vec![k], notes))
         .map_err(|m| ConfigError::new(field, m))
 }
 

@@ -33,7 +33,7 @@ fn with_top(provider_extra: &str, top_extra: &str) -> String {
 fn minimal_config_compiles_with_safe_defaults() {
     let c = parse(&provider("")).unwrap();
     assert_eq!(c.mode, Mode::Enforce);
-    assert_eq!(c.realm, "jwt-gate");
+    assert_eq!(c.answers.realm, "jwt-gate");
     assert_eq!(c.cache_size, DEFAULT_CACHE_SIZE);
     let p = &c.providers[0];
     assert!(p.policy.require_exp);
@@ -176,6 +176,80 @@ fn bad_configs_name_the_field() {
             with_top("", r#", "mode": "off""#),
             "mode: unknown variant `off`",
         ),
+        (
+            "empty typ list",
+            provider(r#", "typ": []"#),
+            "providers.corp.typ: must not be empty",
+        ),
+        (
+            "typ entry not a media type",
+            provider(r#", "typ": ["at+jwt", "at jwt"]"#),
+            r#"providers.corp.typ[1]: not a media type: "at jwt""#,
+        ),
+        (
+            "typ on an authjs provider",
+            r#"{"providers": {"a": {"authjs": {"secret": "x"}, "typ": ["JWT"]}}}"#.into(),
+            "providers.a.typ: does not apply to an authjs provider",
+        ),
+        (
+            "unknown body format",
+            with_top("", r#", "body_format": "xml""#),
+            "body_format: unknown format \"xml\" (json or problem+json)",
+        ),
+        (
+            "body format with deny_body",
+            with_top("", r#", "body_format": "json", "deny_body": "no""#),
+            "body_format: does not apply with deny_body",
+        ),
+        (
+            "override of an unknown reason",
+            with_top("", r#", "status_overrides": {"expird": 403}"#),
+            r#"status_overrides.expird: unknown reason "expird" (one of: missing,"#,
+        ),
+        (
+            "override to a success status",
+            with_top("", r#", "status_overrides": {"expired": 200}"#),
+            "status_overrides.expired: 200 is not a 4xx or 5xx status",
+        ),
+        (
+            "override to a redirect",
+            with_top("", r#", "status_overrides": {"missing": 302}"#),
+            "status_overrides.missing: 302 is not a 4xx or 5xx status",
+        ),
+        (
+            "override out of range",
+            with_top("", r#", "status_overrides": {"missing": 70000}"#),
+            "status_overrides.missing: 70000 is not a 4xx or 5xx status",
+        ),
+        (
+            "relative resource metadata",
+            with_top(
+                "",
+                r#", "resource_metadata": "/.well-known/oauth-protected-resource""#,
+            ),
+            "resource_metadata: must be an absolute http(s) URL",
+        ),
+        (
+            "resource metadata with a quote",
+            with_top("", r#", "resource_metadata": "https://a.test/\"x""#),
+            "resource_metadata: must be an absolute http(s) URL",
+        ),
+        (
+            "cors_preflight on an allow rule",
+            with_top(
+                "",
+                r#", "rules": [{"match": {"prefix": "/"}, "action": "allow", "cors_preflight": "allow"}]"#,
+            ),
+            r#"rules[0].cors_preflight: does not apply to action "allow""#,
+        ),
+        (
+            "unknown cors_preflight value",
+            with_top(
+                "",
+                r#", "rules": [{"match": {"prefix": "/"}, "cors_preflight": "yes"}]"#,
+            ),
+            "rules[0].cors_preflight: unknown value \"yes\"",
+        ),
     ];
     for (name, doc, expected) in cases {
         let err = parse(doc)
@@ -202,5 +276,124 @@ fn output_headers_are_all_stripped() {
             "x-user-id".into(),
             "x-jwt-payload".into()
         ]
+    );
+}
+
+#[test]
+fn typ_allow_list_compiles_to_full_lowercase_media_types() {
+    let c = parse(&provider(
+        r#", "typ": ["at+jwt", "application/AT+JWT", "JWT"]"#,
+    ))
+    .unwrap();
+    let typ = c.providers[0].jws().unwrap().typ.as_ref().unwrap();
+    assert_eq!(typ.types(), ["application/at+jwt", "application/jwt"]);
+    assert!(parse(&provider("")).unwrap().providers[0]
+        .jws()
+        .unwrap()
+        .typ
+        .is_none());
+}
+
+#[test]
+fn answer_settings_compile() {
+    let c = parse(&with_top(
+        "",
+        r#", "body_format": "problem+json", "status_overrides": {"bad_audience": 403, "keys_unavailable": 500},
+            "resource_metadata": "https://api.test/.well-known/oauth-protected-resource", "strip_failure_details": true"#,
+    ))
+    .unwrap();
+    let a = &c.answers;
+    assert_eq!(a.body_format, BodyFormat::ProblemJson);
+    assert_eq!(
+        a.status_overrides,
+        [("bad_audience", 403), ("keys_unavailable", 500)]
+    );
+    assert!(a.strip_failure_details);
+    assert_eq!(
+        a.resource_metadata.as_deref(),
+        Some("https://api.test/.well-known/oauth-protected-resource")
+    );
+    let defaults = parse(&provider("")).unwrap().answers;
+    assert_eq!(defaults, crate::response::Answers::default());
+}
+
+#[test]
+fn risky_choices_are_warnings_with_paths() {
+    let (_, warnings) = Config::parse(
+        with_top(
+            r#", "leeway_s": 600, "from": [{"query": "access_token"}]"#,
+            r#", "resource_metadata": "http://api.test/meta""#,
+        )
+        .as_bytes(),
+        &env,
+    )
+    .unwrap();
+    let paths: Vec<&str> = warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "providers.corp.from[0].query",
+            "providers.corp.leeway_s",
+            "resource_metadata"
+        ]
+    );
+    assert!(warnings[1]
+        .to_string()
+        .starts_with("providers.corp.leeway_s: 600 s"));
+}
+
+#[test]
+fn the_first_error_is_the_one_configure_reports_even_when_there_are_more() {
+    let doc = provider(r#", "leeway_s": 1, "typ": []"#).replace(r#"["HS256"]"#, r#"["HS257"]"#);
+    let err = parse(&with_top_raw(&doc, r#", "realm": """#)).unwrap_err();
+    assert_eq!(
+        err,
+        r#"providers.corp.algorithms[0]: unknown algorithm "HS257""#
+    );
+    let all = lint(with_top_raw(&doc, r#", "realm": """#).as_bytes(), &env);
+    let paths: Vec<&str> = all.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "providers.corp.algorithms[0]",
+            "providers.corp.typ",
+            "realm"
+        ]
+    );
+}
+
+/// `doc` (a whole document) with `extra` added to its top-level object.
+fn with_top_raw(doc: &str, extra: &str) -> String {
+    let body = doc.strip_suffix('}').unwrap();
+    format!("{body}{extra}}}")
+}
+
+#[test]
+fn a_value_in_the_wrong_field_is_never_echoed_in_the_error() {
+    let secret = "s3cr3t-value-that-must-never-be-logged-0123456789";
+    for doc in [
+        format!(
+            r#"{{"providers": {{"corp": {{"issuer": null, "algorithms": ["HS256"], "keys": "{secret}"}}}}}}"#
+        ),
+        format!(
+            r#"{{"providers": {{"corp": {{"issuer": null, "algorithms": ["HS256"], "keys": [{{"secret": "0123456789abcdef0123456789abcdef"}}]}}}}, "mode": "{secret}"}}"#
+        ),
+        format!(
+            r#"{{"providers": {{"corp": {{"issuer": null, "algorithms": ["HS256"], "keys": [{{"secret": "0123456789abcdef0123456789abcdef"}}], "leeway_s": "{secret}\"x"}}}}}}"#
+        ),
+    ] {
+        let err = parse(&doc).unwrap_err();
+        assert!(!err.contains("s3cr3t"), "{err}");
+        assert!(
+            err.contains("providers.corp.keys") || err.contains("mode") || err.contains("leeway_s"),
+            "{err}"
+        );
+    }
+    let long = "x".repeat(32);
+    assert_eq!(
+        super::redact_values(&format!(
+            r#"invalid type: string "a\"b", expected u64; unknown variant `{long}`, expected `a`; string "{long}""#
+        )),
+        r#"invalid type: string "a\"b", expected u64; unknown variant, expected `a`; a string"#
     );
 }

@@ -12,6 +12,9 @@ use crate::error::AuthError;
 use crate::json::{self, JsonError};
 use crate::keys::Key;
 
+mod typ;
+pub use typ::TypeAllowList;
+
 /// Size and nesting limits for one token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -37,7 +40,8 @@ pub struct Header {
     pub alg: Alg,
     /// Key id, untrusted until the signature verifies.
     pub kid: Option<String>,
-    /// Media type of the token (`JWT`, `at+jwt`, …), not checked here.
+    /// Media type of the token (`JWT`, `at+jwt`, …), checked against the provider's
+    /// [`TypeAllowList`] after the signature verifies.
     pub typ: Option<String>,
     /// Content type, not checked here.
     pub cty: Option<String>,

@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 use super::{family_name, pem, Key, Material};
 use crate::alg::Alg;
 use crate::b64;
-use crate::crypto;
 use crate::config::ConfigError;
+use crate::crypto;
 
 /// The usable keys of a JWK Set, and one warning per key that was left out.
 #[derive(Debug, Clone, Default)]

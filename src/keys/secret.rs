@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 /// How a configured secret is encoded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SecretEncoding {
     /// The UTF-8 bytes of the string, as is.

@@ -8,6 +8,11 @@ use serde_json::Value;
 
 /// One entry of `rules`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "Rule")
+)]
 #[serde(deny_unknown_fields)]
 pub struct RawRule {
     /// `match`: which requests the rule applies to.
@@ -22,10 +27,21 @@ pub struct RawRule {
     /// `login`: `"browser"` redirects browser navigations to the login page instead of 401.
     #[serde(default)]
     pub login: Option<RawLogin>,
+    /// `cors_preflight`: `"allow"` lets CORS preflights (`OPTIONS` with `Origin` and
+    /// `Access-Control-Request-Method`) that match the rule through without a token.
+    // A string checked by the compiler (one more serde enum costs more .wasm).
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<RawCorsPreflight>"))]
+    pub cors_preflight: Option<String>,
 }
 
 /// `match`: exactly one of `path`, `prefix`, `regex`, plus optional `methods` and `headers`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "Match")
+)]
 #[serde(deny_unknown_fields)]
 pub struct RawMatch {
     /// Exact normalized path.
@@ -47,6 +63,11 @@ pub struct RawMatch {
 
 /// A header condition: an exact value, or `{"present": true}`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "HeaderMatch")
+)]
 #[serde(untagged, expecting = "a header value (string) or {\"present\": true}")]
 pub enum RawHeaderMatch {
     /// The header's value equals this string.
@@ -57,6 +78,11 @@ pub enum RawHeaderMatch {
 
 /// `{"present": true}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "Present")
+)]
 #[serde(deny_unknown_fields)]
 pub struct RawPresent {
     /// Must be `true` (a `false` is rejected at compile time rather than meaning "absent").
@@ -65,6 +91,11 @@ pub struct RawPresent {
 
 /// `action` and `default_action`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "Action")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RawAction {
     /// No token needed.
@@ -93,6 +124,11 @@ impl RawAction {
 
 /// `require`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "Require")
+)]
 #[serde(deny_unknown_fields)]
 pub struct RawRequire {
     /// Provider names, any-of; absent = every provider.
@@ -104,14 +140,39 @@ pub struct RawRequire {
     /// Scopes that must all be granted (`scope` / `scp` claim).
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
+    /// Conditions on claims: `{"claim": <path>, <test>: <value>}` with `equals`, `one_of`, `prefix`, `regex`, `contains` or `present`, composed with `{"all": [...]}`, `{"any": [...]}`, `{"not": {...}}`. A path is a dotted string or an array of names.
+    #[serde(default)]
+    pub when: Option<Value>,
+    /// Refuse (401, so a browser signs in again) a token whose `iat` is older than this many seconds, or absent.
+    #[serde(default)]
+    pub max_age_s: Option<u64>,
 }
 
 /// `login`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "LoginMode")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RawLogin {
     /// Redirect browser navigations to the login page.
     Browser,
+}
+
+/// `cors_preflight` (the schema's view: the value is read as a string and checked by
+/// the compiler).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "CorsPreflight", rename_all = "lowercase")
+)]
+pub enum RawCorsPreflight {
+    /// A CORS preflight matching the rule passes without a token (the request it
+    /// announces is still checked).
+    Allow,
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::condition::Condition;
 use super::raw::RawRequire;
 use crate::claim_path;
 use crate::config::ConfigError;
@@ -16,6 +17,10 @@ pub struct Requirement {
     claims: Vec<(String, Vec<Value>)>,
     /// Scopes that must all be granted.
     scopes: Vec<String>,
+    /// `when`: conditions on the claims.
+    when: Option<Condition>,
+    /// `max_age_s`: the oldest `iat` accepted, in seconds before now.
+    max_age_s: Option<u64>,
 }
 
 impl Requirement {
@@ -26,7 +31,31 @@ impl Requirement {
             providers: (0..provider_count).collect(),
             claims: Vec::new(),
             scopes: Vec::new(),
+            when: None,
+            max_age_s: None,
         }
+    }
+
+    /// Checks the token's age against `max_age_s` at `now` (Unix seconds).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::TokenTooOld`] (401: sign in again) when `iat` is absent, not a
+    /// number, or older than `max_age_s`.
+    pub fn check_age(&self, claims: &Value, now: u64) -> Result<(), AuthError> {
+        let Some(max_age) = self.max_age_s else {
+            return Ok(());
+        };
+        let iat = claims
+            .get("iat")
+            .and_then(Value::as_f64)
+            .ok_or(AuthError::TokenTooOld)?;
+        #[allow(clippy::cast_precision_loss)] // Unix seconds are far below 2^52
+        let oldest = now.saturating_sub(max_age) as f64;
+        if iat < oldest {
+            return Err(AuthError::TokenTooOld);
+        }
+        Ok(())
     }
 
     /// The providers accepted (any-of), as indices into the list given to [`super::compile`].
@@ -53,6 +82,9 @@ impl Requirement {
             if !claim_matches(found, accepted) {
                 return Err(AuthError::ClaimMismatch);
             }
+        }
+        if self.when.as_ref().is_some_and(|c| !c.holds(claims)) {
+            return Err(AuthError::ClaimMismatch);
         }
         if self.scopes.is_empty() {
             return Ok(());
@@ -126,6 +158,15 @@ pub(crate) fn compile_require(
     }
     if let Some(scopes) = &raw.scopes {
         req.scopes = compile_scopes(scopes)?;
+    }
+    if let Some(when) = &raw.when {
+        req.when = Some(Condition::compile(when).map_err(|e| e.under("when"))?);
+    }
+    if let Some(max_age) = raw.max_age_s {
+        if max_age == 0 {
+            return Err(ConfigError::new("max_age_s", "must be greater than 0"));
+        }
+        req.max_age_s = Some(max_age);
     }
     Ok(req)
 }

@@ -229,3 +229,118 @@ fn a_token_requirement_needs_a_provider() {
     );
     assert!(compile(&[], Some(RawAction::Deny), &[]).is_ok());
 }
+
+/// `(rule index, action name, preflight)` for a request with these headers.
+fn route_with(
+    rules: &Rules,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (Option<usize>, &'static str, bool) {
+    let lookup = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| (*v).to_string())
+    };
+    let selected = rules.select(method, path, &lookup);
+    (
+        selected.index,
+        selected.action.name(),
+        selected.cors_preflight,
+    )
+}
+
+const PREFLIGHT: [(&str, &str); 2] = [
+    ("origin", "https://app.test"),
+    ("access-control-request-method", "POST"),
+];
+
+#[test]
+fn cors_preflight_passes_only_on_rules_that_allow_it() {
+    let rules = rules(json!([
+        {"match": {"prefix": "/api/", "methods": ["POST"]}, "cors_preflight": "allow"},
+        {"match": {"prefix": "/api/"}, "action": "deny"},
+        {"match": {"prefix": "/admin/"}},
+        {"match": {"prefix": "/any/"}, "cors_preflight": "allow"},
+    ]));
+    // The preflight announces a POST: the POST rule lets it through, without a token.
+    assert_eq!(
+        route_with(&rules, "OPTIONS", "/api/x", &PREFLIGHT),
+        (Some(0), "allow", true)
+    );
+    // The request it announces is still checked.
+    assert_eq!(
+        route_with(&rules, "POST", "/api/x", &PREFLIGHT),
+        (Some(0), "require", false)
+    );
+    // Announcing a method the rule does not cover: the next rule decides.
+    let put = [PREFLIGHT[0], ("access-control-request-method", "PUT")];
+    assert_eq!(
+        route_with(&rules, "OPTIONS", "/api/x", &put),
+        (Some(1), "deny", false)
+    );
+    // A rule without cors_preflight: OPTIONS is an ordinary request.
+    assert_eq!(
+        route_with(&rules, "OPTIONS", "/admin/x", &PREFLIGHT),
+        (Some(2), "require", false)
+    );
+    // A rule matching every method also lets its preflights through.
+    assert_eq!(
+        route_with(&rules, "OPTIONS", "/any/x", &PREFLIGHT),
+        (Some(3), "allow", true)
+    );
+}
+
+#[test]
+fn only_a_real_preflight_skips_the_token() {
+    let rules = rules(json!([
+        {"match": {"prefix": "/any/"}, "cors_preflight": "allow", "login": "browser"},
+    ]));
+    let cases: [(&str, &[(&str, &str)]); 5] = [
+        ("OPTIONS", &[("origin", "https://app.test")]),
+        ("OPTIONS", &[("access-control-request-method", "GET")]),
+        (
+            "OPTIONS",
+            &[("origin", "x"), ("access-control-request-method", " ")],
+        ),
+        ("options", &PREFLIGHT),
+        ("GET", &PREFLIGHT),
+    ];
+    for (method, headers) in cases {
+        assert_eq!(
+            route_with(&rules, method, "/any/x", headers),
+            (Some(0), "require", false),
+            "{method} {headers:?}"
+        );
+    }
+    let selected = rules.select("OPTIONS", "/any/x", &|name: &str| {
+        PREFLIGHT
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| (*v).to_string())
+    });
+    assert!(selected.cors_preflight && !selected.login_browser);
+}
+
+#[test]
+fn every_bad_rule_is_reported_not_only_the_first() {
+    let raw: Vec<RawRule> = serde_json::from_value(json!([
+        {"match": {"regex": "("}},
+        {"match": {"prefix": "/"}},
+        {"match": {"prefix": "/"}, "require": {"providers": ["nope"]}},
+        {"match": {"prefix": "/"}, "action": "allow", "cors_preflight": "allow"},
+    ]))
+    .unwrap();
+    let mut diag = crate::config::Diagnostics::default();
+    assert!(compile_all(&raw, None, &providers(), &mut diag).is_none());
+    let paths: Vec<&str> = diag.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "rules[0].match.regex",
+            "rules[2].require.providers[0]",
+            "rules[3].cors_preflight"
+        ]
+    );
+}

@@ -38,9 +38,9 @@ mod types;
 mod wasi;
 
 pub use host::Host;
-pub use shared::{CasMismatch, SharedData};
+pub use shared::{CasMismatch, SharedData, SharedFault};
 pub use state::{LocalResponse, LogEntry, PendingCall};
-pub use types::{Action, LogLevel};
+pub use types::{Action, LogLevel, Status};
 pub use wasi::ProcExit;
 
 /// wasmtime 48 has its own error type; keep its chain and downcasts

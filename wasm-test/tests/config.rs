@@ -347,3 +347,15 @@ fn hmac_secret_shorter_than_32_bytes_is_refused_without_logging_it() {
         assert!(!logs.contains(short), "secret in the logs: {logs}");
     }
 }
+
+#[test]
+fn a_host_that_streams_through_a_refused_config_gets_503_not_a_dead_vm() {
+    // Envoy fails the plugin instead, but the SDK would panic (and abort the VM) if the
+    // root answered no context; any host that asks anyway gets a closed door.
+    let (ok, mut host) = start(r#"{"providers": {}, "mode": "nonsense"}"#, &[]);
+    assert!(!ok);
+    let ex = util::get(&mut host, "/api/x", &[("authorization", "Bearer x.y.z")]);
+    assert_eq!(ex.status(), Some(503), "{ex:?}");
+    assert!(!ex.forwarded());
+    assert!(host.trap().is_none(), "{:?}", host.trap());
+}

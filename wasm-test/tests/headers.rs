@@ -361,3 +361,46 @@ fn non_utf8_header_values_are_read_lossily_without_trapping() {
         Some("user-1")
     );
 }
+
+#[test]
+fn verified_claims_and_a_token_hash_are_published_for_other_filters_never_the_token() {
+    let published = provider(json!({
+        "filter_state": {"sub": "sub", "org": "org"},
+        "publish_token_hash": true
+    }));
+    let mut claims = good_claims();
+    claims["org"] = json!("acme");
+    let good = token(&claims);
+    // A forged or missing token publishes nothing.
+    let mut host = routed(published.clone());
+    assert_eq!(
+        get_with_token(&mut host, "/api/x", &util::mint::tamper(&good)).status(),
+        Some(401)
+    );
+    assert!(get(&mut host, "/public/x", &[]).forwarded());
+    assert_eq!(host.property(&["jwt_gate.sub"]), None);
+    assert_eq!(host.property(&["jwt_gate.token_sha256"]), None);
+    // A verified one does, on the first request and on cache hits alike.
+    for _ in 0..2 {
+        let ex = get_with_token(&mut host, "/api/x", &good);
+        assert!(ex.forwarded(), "{ex:?}");
+        assert_eq!(
+            host.property(&["jwt_gate.sub"]).as_deref(),
+            Some(claims["sub"].as_str().unwrap().as_bytes())
+        );
+        assert_eq!(
+            host.property(&["jwt_gate.org"]).as_deref(),
+            Some(&b"acme"[..])
+        );
+        let hash = String::from_utf8(host.property(&["jwt_gate.token_sha256"]).unwrap()).unwrap();
+        assert_eq!(hash.len(), 32);
+        assert!(
+            !good.contains(&hash),
+            "the hash is not a piece of the token"
+        );
+    }
+    // Without the settings, nothing is published.
+    let mut plain = routed(provider(json!({})));
+    assert!(get_with_token(&mut plain, "/api/x", &good).forwarded());
+    assert_eq!(plain.property(&["jwt_gate.sub"]), None);
+}

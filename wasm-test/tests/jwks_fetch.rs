@@ -34,10 +34,19 @@ fn token(key_file: &str, kid: &str) -> String {
 }
 
 fn host() -> Host {
-    let config = json!({"providers": {"idp": {
+    host_with(&json!({}))
+}
+
+/// `host()` with extra provider fields.
+fn host_with(extra: &Value) -> Host {
+    let mut provider = json!({
         "issuer": util::mint::ISSUER, "algorithms": ["RS256"],
         "keys": [{"remote_jwks": {"cluster": "idp", "uri": "https://idp.test/jwks.json", "timeout_ms": 2000, "refresh_s": 600, "min_refetch_s": 30}}],
-        "claim_headers": {"x-user-id": "sub"}}}});
+        "claim_headers": {"x-user-id": "sub"}});
+    for (k, v) in extra.as_object().unwrap() {
+        provider[k] = v.clone();
+    }
+    let config = json!({"providers": {"idp": provider}});
     let mut host = Host::new(util::jwt_gate_wasm())
         .unwrap()
         .with_plugin_config(config.to_string())
@@ -124,8 +133,8 @@ fn failed_callout_also_ends_the_wait_with_503() {
 }
 
 #[test]
-fn garbage_refresh_keeps_the_last_good_key_set() {
-    let mut host = host();
+fn garbage_refresh_keeps_the_last_good_key_set_under_the_stale_policy() {
+    let mut host = host_with(&json!({"on_keys_unavailable": "stale", "stale_max_s": 86400}));
     let (_, _) = request(&mut host, &token("rsa2048.key.pem", "k1"));
     let t = fetches(&host)[0];
     host.respond_to_http_call(t, 200, &[], &jwks(&[rsa_jwk("rsa2048.pub.pem", "k1")]))

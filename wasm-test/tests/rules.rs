@@ -26,7 +26,13 @@ fn config(mode: &str) -> Value {
             {"match": {"prefix": "/items/"}},
             {"match": {"prefix": "/blocked/"}, "action": "deny"},
             {"match": {"prefix": "/opt/"}, "action": "optional"},
-            {"match": {"prefix": "/app/"}, "login": "browser"}
+            {"match": {"prefix": "/app/"}, "login": "browser"},
+            {"match": {"prefix": "/cond/"}, "require": {"when": {"all": [
+                {"claim": ["https://example.com/tenant"], "one_of": ["acme", "globex"]},
+                {"not": {"claim": "email", "prefix": "test-"}},
+                {"any": [{"claim": "roles", "contains": "admin"}, {"claim": "sub", "regex": "^svc-"}]}
+            ]}}},
+            {"match": {"prefix": "/fresh/"}, "require": {"max_age_s": 300}, "login": "browser"}
         ],
         "login": {"url": LOGIN, "return_param": "return_to"}
     })
@@ -349,14 +355,26 @@ fn per_request_counts_reach_the_host_within_a_second_not_one_host_call_each() {
     let mut host = enforce();
     let allowed = |host: &wasm_test::Host| host.metric("jwt_gate.requests.allow").unwrap_or(0);
     get(&mut host, "/public/x", &[]);
-    assert_eq!(allowed(&host), 1, "the first request after a quiet second is handed over");
+    assert_eq!(
+        allowed(&host),
+        1,
+        "the first request after a quiet second is handed over"
+    );
     for _ in 0..5 {
         get(&mut host, "/public/x", &[]);
     }
-    assert_eq!(allowed(&host), 1, "later ones in the same second wait in the VM");
+    assert_eq!(
+        allowed(&host),
+        1,
+        "later ones in the same second wait in the VM"
+    );
     host.advance(std::time::Duration::from_millis(1000));
     get(&mut host, "/public/x", &[]);
-    assert_eq!(allowed(&host), 7, "a request a second later hands over all of them");
+    assert_eq!(
+        allowed(&host),
+        7,
+        "a request a second later hands over all of them"
+    );
     get(&mut host, "/public/x", &[]);
     assert_eq!(allowed(&host), 7);
     host.tick();
@@ -377,7 +395,10 @@ fn a_flood_of_one_forged_token_costs_one_verification_and_every_copy_gets_401() 
     assert_eq!(host.metric("jwt_gate.failures.bad_signature"), Some(5));
     // Remembered for 30 s only, then verified again.
     host.advance(std::time::Duration::from_secs(30));
-    assert_eq!(get_with_token(&mut host, "/items/1", &forged).status(), Some(401));
+    assert_eq!(
+        get_with_token(&mut host, "/items/1", &forged).status(),
+        Some(401)
+    );
     host.tick();
     assert_eq!(host.metric("jwt_gate.cache.miss"), Some(2));
     // The genuine token is never refused because of its forgery.
@@ -520,4 +541,63 @@ fn first_provider_that_verifies_wins_and_its_headers_are_written() {
     let ex = get_with_token(&mut host, "/x", &hs);
     assert_eq!(ex.status(), Some(401), "{ex:?}");
     assert_eq!(ex.upstream_header("x-issuer"), None);
+}
+
+#[test]
+fn rich_claim_conditions_decide_403_or_forward() {
+    let mut host = enforce();
+    let tenant = "https://example.com/tenant";
+    let with = |extra: Value| {
+        let mut changes = json!({"email": "ada@example.com"});
+        for (k, v) in extra.as_object().unwrap() {
+            changes[k] = v.clone();
+        }
+        token_with(changes)
+    };
+    let cases = [
+        (json!({tenant: "acme", "roles": ["admin"]}), true),
+        (json!({tenant: "globex", "sub": "svc-batch"}), true),
+        (json!({tenant: "initech", "roles": ["admin"]}), false),
+        (json!({"tenant": "acme", "roles": ["admin"]}), false),
+        (
+            json!({tenant: "acme", "roles": ["reader"], "sub": "u-1"}),
+            false,
+        ),
+        (
+            json!({tenant: "acme", "roles": ["admin"], "email": "test-1@example.com"}),
+            false,
+        ),
+    ];
+    for (claims, passes) in cases {
+        let ex = get_with_token(&mut host, "/cond/x", &with(claims.clone()));
+        if passes {
+            assert!(ex.forwarded(), "{claims}: {ex:?}");
+        } else {
+            assert_eq!(ex.status(), Some(403), "{claims}: {ex:?}");
+        }
+    }
+}
+
+#[test]
+fn a_token_older_than_max_age_gets_401_and_a_browser_signs_in_again() {
+    let mut host = enforce();
+    let fresh = token_with(json!({"iat": util::NOW - 60}));
+    assert!(get_with_token(&mut host, "/fresh/x", &fresh).forwarded());
+    let old = token_with(json!({"iat": util::NOW - 301, "exp": util::NOW + 3600}));
+    let ex = get_with_token(&mut host, "/fresh/x", &old);
+    assert_eq!(ex.status(), Some(401), "{ex:?}");
+    assert!(
+        ex.reply_header("www-authenticate")
+            .is_some_and(|c| c.contains("invalid_token")),
+        "{ex:?}"
+    );
+    let auth = format!("Bearer {old}");
+    let ex = get(
+        &mut host,
+        "/fresh/x",
+        &[("authorization", &auth), ("accept", "text/html")],
+    );
+    assert_eq!(ex.status(), Some(302), "{ex:?}");
+    // The same old token is fine where no max age is asked for.
+    assert!(get_with_token(&mut host, "/items/1", &old).forwarded());
 }

@@ -78,7 +78,7 @@ fn get_shared(
     cas_out: i32,
 ) -> AbiResult {
     let key = read_string(c, key.0, key.1)?;
-    let (value, cas) = c.data().shared.get(&key).ok_or(Status::NotFound)?;
+    let (value, cas) = c.data().shared.guest_get(&key)?;
     return_bytes(c, &value, out_ptr, out_len)?;
     write_u32(c, cas_out, cas)
 }
@@ -86,11 +86,8 @@ fn get_shared(
 fn set_shared(c: &mut C<'_>, key: (i32, i32), value: (i32, i32), cas: u32) -> AbiResult {
     let key = read_string(c, key.0, key.1)?;
     let value = read(c, value.0, value.1)?;
-    c.data()
-        .shared
-        .set(&key, &value, cas)
-        .map(|_| ())
-        .map_err(|_| Status::CasMismatch.into())
+    c.data().shared.guest_set(&key, &value, cas)?;
+    Ok(())
 }
 
 /// Queue ids are index + 1; queues live in this VM only (no

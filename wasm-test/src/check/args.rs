@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 pub const USAGE: &str = "usage: jwt-gate-check --config FILE [--wasm FILE] [--now UNIX_SECONDS] \
-[--env NAME=VALUE]... [--method M] [--path P] [--header 'Name: value']... [--token JWT]";
+[--env NAME=VALUE]... [--method M] [--path P] [--header 'Name: value']... [--token JWT]
+       jwt-gate-check --lint FILE [--env NAME=VALUE]...
+       jwt-gate-check --schema";
 
 /// What one `jwt-gate-check` run should do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,13 @@ pub struct Args {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Parsed {
     Run(Args),
+    /// `--lint FILE`: every problem in a configuration (`env` for `secret_env`/`pem_env`).
+    Lint {
+        config: PathBuf,
+        env: Vec<(String, String)>,
+    },
+    /// `--schema`: print the configuration's JSON Schema.
+    Schema,
     Help,
 }
 
@@ -42,6 +51,10 @@ pub fn parse<I: IntoIterator<Item = String>>(argv: I) -> Result<Parsed, String> 
         token: None,
     };
     let mut config = None;
+    let mut lint = None;
+    let mut schema = false;
+    // Flags that describe a request: meaningless with --lint and --schema.
+    let mut request_flags: Vec<String> = Vec::new();
     let mut argv = argv.into_iter();
     while let Some(arg) = argv.next() {
         if arg == "-h" || arg == "--help" {
@@ -59,7 +72,12 @@ pub fn parse<I: IntoIterator<Item = String>>(argv: I) -> Result<Parsed, String> 
                 .or_else(|| argv.next())
                 .ok_or_else(|| format!("{flag} needs a value"))
         };
+        if !matches!(flag.as_str(), "--env" | "--lint" | "--schema") {
+            request_flags.push(flag.clone());
+        }
         match flag.as_str() {
+            "--lint" => lint = Some(PathBuf::from(value()?)),
+            "--schema" if inline.is_none() => schema = true,
             "--config" => config = Some(PathBuf::from(value()?)),
             "--wasm" => args.wasm = Some(PathBuf::from(value()?)),
             "--now" => {
@@ -83,6 +101,21 @@ pub fn parse<I: IntoIterator<Item = String>>(argv: I) -> Result<Parsed, String> 
             "--token" => args.token = Some(value()?),
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if schema {
+        if lint.is_some() || !request_flags.is_empty() || !args.env.is_empty() {
+            return Err("--schema takes no other argument".into());
+        }
+        return Ok(Parsed::Schema);
+    }
+    if let Some(config) = lint {
+        if let Some(flag) = request_flags.first() {
+            return Err(format!("{flag} does not apply to --lint"));
+        }
+        return Ok(Parsed::Lint {
+            config,
+            env: args.env,
+        });
     }
     args.config = config.ok_or("--config FILE is required")?;
     Ok(Parsed::Run(args))
@@ -112,7 +145,7 @@ mod tests {
     fn run(argv: &[&str]) -> Result<Args, String> {
         match parse(argv.iter().map(|s| s.to_string()))? {
             Parsed::Run(args) => Ok(args),
-            Parsed::Help => Err("help".into()),
+            other => Err(format!("{other:?}")),
         }
     }
 
@@ -181,5 +214,31 @@ mod tests {
             .unwrap_err()
             .contains("--bogus"));
         assert_eq!(parse(["--help".to_string()]), Ok(Parsed::Help));
+    }
+
+    fn parsed(argv: &[&str]) -> Result<Parsed, String> {
+        parse(argv.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn lint_and_schema_modes() {
+        assert_eq!(
+            parsed(&["--lint", "c.json", "--env=A=b"]),
+            Ok(Parsed::Lint {
+                config: PathBuf::from("c.json"),
+                env: vec![("A".into(), "b".into())]
+            })
+        );
+        assert_eq!(parsed(&["--schema"]), Ok(Parsed::Schema));
+        assert!(parsed(&["--lint", "c.json", "--token", "T"])
+            .unwrap_err()
+            .contains("--token does not apply to --lint"));
+        assert!(parsed(&["--lint", "c.json", "--config", "d.json"])
+            .unwrap_err()
+            .contains("--config does not apply"));
+        assert!(parsed(&["--schema", "--lint", "c.json"])
+            .unwrap_err()
+            .contains("--schema takes no other argument"));
+        assert!(parsed(&["--lint"]).unwrap_err().contains("needs a value"));
     }
 }

@@ -6,6 +6,7 @@
 //! its identity provider.
 
 pub mod args;
+pub mod lint;
 
 use std::time::{Duration, UNIX_EPOCH};
 

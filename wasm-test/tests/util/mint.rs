@@ -69,6 +69,14 @@ pub fn mint_with_key(alg: &str, key_file: &str, claims: &Value, header_extra: &V
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
+/// A compact JWS with exactly `header` (no `typ` added), signed with the
+/// algorithm's default fixture key.
+pub fn mint_exact_header(alg: &str, header: &Value, claims: &Value) -> String {
+    let input = format!("{}.{}", b64(&header.to_string()), b64(&claims.to_string()));
+    let signature = sign(alg, default_key_file(alg), input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
 /// Replaces the signature with one of the same length that is wrong.
 pub fn tamper(token: &str) -> String {
     let (input, signature) = token.rsplit_once('.').unwrap();
