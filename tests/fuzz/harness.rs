@@ -111,7 +111,11 @@ pub fn check<S>(
 /// collected counts (fuzz, attacks, soak) at the very end of its run.
 pub fn append_summary(line: &str) {
     if let Some(path) = std::env::var_os("HARDENING_SUMMARY") {
-        if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
             let _ = file.write_all(line.trim_end().as_bytes());
             let _ = file.write_all(b"\n");
         }
