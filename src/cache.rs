@@ -54,9 +54,21 @@ impl<V: Clone> TokenCache<V> {
         Some(slot.value.clone())
     }
 
-    /// Stores a successful verification, evicting one entry when full.
+    /// Stores `value` for `token` (replacing what it held: a forged token's memory is
+    /// renewed when it fails again after its TTL), evicting one entry when full.
     pub fn insert(&mut self, provider: usize, token: &str, value: V) {
-        if self.capacity == 0 || self.index.contains_key(token) {
+        if self.capacity == 0 {
+            return;
+        }
+        if let Some(slot) = self
+            .index
+            .get(token)
+            .copied()
+            .and_then(|i| self.slots.get_mut(i))
+        {
+            slot.provider = provider;
+            slot.value = value;
+            slot.referenced = true;
             return;
         }
         let token: Rc<str> = Rc::from(token);
@@ -147,6 +159,16 @@ mod tests {
         }
         assert_eq!(c.len(), 3);
         assert_eq!(c.index.len(), 3);
+    }
+
+    #[test]
+    fn inserting_a_held_token_replaces_its_value() {
+        let mut c = TokenCache::new(2);
+        c.insert(0, "t", v("old"));
+        c.insert(1, "t", v("new"));
+        assert_eq!(c.len(), 1);
+        assert!(c.get(0, "t").is_none());
+        assert_eq!(c.get(1, "t").unwrap().as_str(), "new");
     }
 
     #[test]

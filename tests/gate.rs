@@ -352,6 +352,9 @@ fn a_forged_token_is_refused_from_memory_until_its_ttl_then_verified_again() {
         Some(CacheUse::Miss),
         "verified again once the TTL is over"
     );
+    let (renewed, used) = ask(&forged, NOW + FORGED_TTL_S + 1);
+    assert_eq!(denied(&renewed), AuthError::BadSignature);
+    assert_eq!(used, Some(CacheUse::ForgedHit), "and remembered again");
     // The genuine token is never confused with its forgery.
     let (genuine, used) = ask(&good, NOW + 1);
     assert!(matches!(genuine.outcome, Outcome::Forward { .. }));
