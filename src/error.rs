@@ -59,6 +59,8 @@ pub enum AuthError {
     UserNotFound,
     /// The user check could not be made and `on_error` is `deny`.
     UserCheckUnavailable,
+    /// The token's `jti` or `sub` is on the provider's revocation list (or `deny_subjects`).
+    Revoked,
 }
 
 /// What the client is told, and which RFC 6750 error code goes in the challenge.
@@ -90,7 +92,7 @@ impl Reply {
 impl AuthError {
     /// Every [`label`](AuthError::label), in declaration order: the names a configuration
     /// may use (`status_overrides`) and the `jwt_gate.failures.<label>` metrics.
-    pub const LABELS: [&'static str; 26] = [
+    pub const LABELS: [&'static str; 27] = [
         "missing",
         "multiple_tokens",
         "too_large",
@@ -117,6 +119,7 @@ impl AuthError {
         "bad_path",
         "user_not_found",
         "user_check_unavailable",
+        "token_revoked",
     ];
 
     /// The metric label / log reason: stable, snake_case, never contains request data.
@@ -149,6 +152,7 @@ impl AuthError {
             AuthError::BadPath => "bad_path",
             AuthError::UserNotFound => "user_not_found",
             AuthError::UserCheckUnavailable => "user_check_unavailable",
+            AuthError::Revoked => "token_revoked",
         }
     }
 
@@ -182,6 +186,7 @@ impl AuthError {
             AuthError::BadPath => "request path cannot be normalized",
             AuthError::UserNotFound => "user not found",
             AuthError::UserCheckUnavailable => "user check unavailable",
+            AuthError::Revoked => "token revoked",
         }
     }
 
@@ -248,6 +253,7 @@ mod tests {
             AuthError::BadPath,
             AuthError::UserNotFound,
             AuthError::UserCheckUnavailable,
+            AuthError::Revoked,
         ];
         for e in &all {
             match e {
@@ -276,7 +282,8 @@ mod tests {
                 | AuthError::RouteDenied
                 | AuthError::BadPath
                 | AuthError::UserNotFound
-                | AuthError::UserCheckUnavailable => {}
+                | AuthError::UserCheckUnavailable
+                | AuthError::Revoked => {}
             }
         }
         all
@@ -286,6 +293,13 @@ mod tests {
     fn labels_lists_every_variant_once_in_order() {
         let labels: Vec<&str> = every_variant().iter().map(AuthError::label).collect();
         assert_eq!(labels, AuthError::LABELS);
+    }
+
+    #[test]
+    fn revoked_is_an_invalid_token() {
+        assert_eq!(AuthError::Revoked.label(), "token_revoked");
+        assert_eq!(AuthError::Revoked.reply(), Reply::Unauthorized);
+        assert_eq!(AuthError::Revoked.description(), "token revoked");
     }
 
     #[test]

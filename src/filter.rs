@@ -191,7 +191,8 @@ fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStat
     let config = &shared.config;
     let verdict = {
         let keys = shared.keys.borrow();
-        let env = Env::new(&*keys, &shared.cache);
+        let revocations = shared.revocations.borrow();
+        let env = Env::new(&*keys, &shared.cache).with_revocations(&revocations);
         let verdict = gate::evaluate(config, &env, &request, now_ms / 1000);
         match env.cache_use.get() {
             Some(CacheUse::Hit) => shared.metrics.count("jwt_gate.cache.hit"),

@@ -19,6 +19,7 @@ use crate::extract::{self, Found, RequestParts, Source};
 use crate::keys::Key;
 use crate::keystore::KeyStore;
 use crate::path;
+use crate::revocation::Revocations;
 use crate::rules::{Action, Requirement};
 use crate::verify::{self, Failure, Verified};
 
@@ -171,6 +172,8 @@ pub struct Accepted {
     headers: Result<Vec<(String, String)>, AuthError>,
     state: Result<Vec<(String, String)>, AuthError>,
     subject: Option<String>,
+    /// The `jti` claim, when it is a string (checked against the revocation list).
+    jti: Option<String>,
 }
 
 impl Accepted {
@@ -189,12 +192,18 @@ impl Accepted {
             .get("sub")
             .and_then(|v| v.as_str())
             .map(str::to_string);
+        let jti = verified
+            .claims
+            .get("jti")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
         Ok(Accepted {
             verified,
             times,
             headers,
             state,
             subject,
+            jti,
         })
     }
 }
@@ -267,6 +276,8 @@ pub struct Env<'a> {
     pub cache: &'a RefCell<VerifiedCache>,
     /// Set by `evaluate`: where the last verification result came from (for metrics).
     pub cache_use: Cell<Option<CacheUse>>,
+    /// The fetched revocation lists (`None`: none consulted).
+    pub revocations: Option<&'a Revocations>,
 }
 
 impl<'a> Env<'a> {
@@ -277,7 +288,27 @@ impl<'a> Env<'a> {
             keys,
             cache,
             cache_use: Cell::new(None),
+            revocations: None,
         }
+    }
+
+    /// The same environment, also checking tokens against `revocations`.
+    #[must_use]
+    pub fn with_revocations(mut self, revocations: &'a Revocations) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+
+    /// Whether provider `index` has revoked this verified token: `deny_subjects`, then
+    /// the fetched list. Checked per request, after the cache, so a token revoked after
+    /// it was cached is refused from the next list on.
+    fn revoked(&self, index: usize, provider: &Provider, accepted: &Accepted) -> bool {
+        let sub = accepted.subject.as_deref();
+        provider.revocation.denies_subject(sub)
+            || (provider.revocation.remote.is_some()
+                && self
+                    .revocations
+                    .is_some_and(|r| r.revokes(index, accepted.jti.as_deref(), sub)))
     }
 }
 
@@ -378,6 +409,13 @@ fn authenticate(
         let failure = match present(provider, parts) {
             Ok(None) => continue,
             Ok(Some(presented)) => match verify_cached(env, index, provider, &presented, now) {
+                Ok(accepted) if env.revoked(index, provider, &accepted) => {
+                    return Err(Denial {
+                        provider: Some(provider.name.clone()),
+                        provider_index: Some(index),
+                        ..Denial::new(AuthError::Revoked)
+                    });
+                }
                 Ok(accepted) => {
                     return accept(provider, requirement, &accepted, &presented, req, now, ops)
                         .map(|state| {

@@ -26,6 +26,7 @@ pub mod output;
 pub mod path;
 pub mod remote;
 pub mod response;
+pub mod revocation;
 pub mod rules;
 pub mod tenant;
 #[cfg(test)]

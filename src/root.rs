@@ -20,6 +20,7 @@ use crate::gate::VerifiedCache;
 use crate::keystore::{FetchError, KeyStore};
 use crate::metrics::{self, Decision};
 use crate::remote::MAX_JWKS_BYTES;
+use crate::revocation::{self, Due, Revocations, MAX_LIST_BYTES};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// How often the root checks refreshes, stale fetches and paused requests.
@@ -135,6 +136,10 @@ pub struct Shared {
     pub user_calls: RefCell<HashMap<u32, (usize, String, u64)>>,
     /// Metric ids.
     pub metrics: Rc<Metrics>,
+    /// Revocation lists (providers with `revocation`).
+    pub revocations: RefCell<Revocations>,
+    /// Revocation-list callouts in flight: token → (provider, deadline ms).
+    pub revocation_fetches: RefCell<HashMap<u32, (usize, u64)>>,
 }
 
 /// Milliseconds since the epoch by the host clock.
@@ -194,8 +199,28 @@ impl Shared {
         }
     }
 
-    /// Handles a callout answer if it is a JWKS fetch; returns false if the token is not ours.
+    /// Handles a callout answer if it is a JWKS or revocation-list fetch; returns false
+    /// if the token is not ours.
     pub fn on_fetch_response(&self, token: u32, num_headers: usize, body_size: usize) -> bool {
+        let revocation = self.revocation_fetches.borrow_mut().remove(&token);
+        if let Some((provider, _)) = revocation {
+            let answer = (num_headers > 0).then(|| {
+                let status = abi::header_pairs(abi::Map::CalloutResponseHeaders)
+                    .iter()
+                    .find(|(n, _)| n == ":status")
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                // One byte over the limit is enough to know it is too large.
+                let body = abi::buffer(
+                    abi::Buffer::CalloutResponseBody,
+                    body_size.min(MAX_LIST_BYTES + 1),
+                )
+                .unwrap_or_default();
+                (status, body)
+            });
+            self.revocation_finished(provider, answer.as_ref().map(|(s, b)| (*s, b.as_slice())));
+            return true;
+        }
         let Some((provider, _, discovery)) = self.fetches.borrow_mut().remove(&token) else {
             return false;
         };
@@ -388,6 +413,117 @@ impl Shared {
             })
     }
 
+    /// For each provider whose revocation list is due: adopts a newer copy another
+    /// worker left in shared data, else starts a fetch.
+    fn refresh_revocations(&self, now_s: u64) {
+        let due = self.revocations.borrow().due(now_s);
+        for provider in due {
+            let Some(source) = self.revocation_source(provider) else {
+                continue;
+            };
+            let name = self.provider_name(provider);
+            let shared = abi::shared_data_get(&revocation::shared_key(name));
+            let decision = self.revocations.borrow_mut().consider_shared(
+                provider,
+                source.refresh_s,
+                shared.as_deref(),
+                now_s,
+            );
+            if let Due::Adopted(count) = decision {
+                debug!(
+                    "jwt-gate: provider {name} revocation list: {count} entries from shared data"
+                );
+                self.revocation_gauge(provider);
+                continue;
+            }
+            let headers = [
+                (":method", "GET"),
+                (":path", source.path.as_str()),
+                (":authority", source.authority.as_str()),
+                ("accept", "application/json"),
+            ];
+            // Through the SDK, as `start_fetch`: its dispatcher must register the token.
+            match hostcalls::dispatch_http_call(
+                &source.cluster,
+                headers.to_vec(),
+                None,
+                vec![],
+                source.timeout,
+            ) {
+                Ok(token) => {
+                    let timeout_ms = u64::try_from(source.timeout.as_millis()).unwrap_or(u64::MAX);
+                    self.revocation_fetches
+                        .borrow_mut()
+                        .insert(token, (provider, now_ms().saturating_add(timeout_ms)));
+                    self.revocations.borrow_mut().started(provider);
+                }
+                Err(status) => {
+                    warn!("jwt-gate: provider {name} revocation fetch could not start: {status:?}");
+                    self.revocation_finished(provider, None);
+                }
+            }
+        }
+    }
+
+    /// Records a revocation-list answer: on success the list replaces the last one and
+    /// goes to shared data; on failure the last good list stays.
+    fn revocation_finished(&self, provider: usize, answer: Option<(u32, &[u8])>) {
+        let Some(source) = self.revocation_source(provider) else {
+            return;
+        };
+        let now = now_ms() / 1000;
+        let name = self.provider_name(provider);
+        let result =
+            self.revocations
+                .borrow_mut()
+                .finished(provider, source.refresh_s, now, answer);
+        match result {
+            Ok(count) => {
+                info!("jwt-gate: provider {name} revocation list loaded: {count} entries");
+                self.metrics.increment("jwt_gate.revocation_fetches.ok");
+                if let Some((_, body)) = answer {
+                    let value = revocation::encode_shared(now, body);
+                    let _ = abi::shared_data_set(&revocation::shared_key(name), &value);
+                }
+            }
+            Err(e) => {
+                self.metrics.increment("jwt_gate.revocation_fetches.failed");
+                let kept = if self.revocations.borrow().entries(provider).is_some() {
+                    "keeping the last good list"
+                } else {
+                    "no list yet: tokens are not checked against it"
+                };
+                warn!(
+                    "jwt-gate: provider {name} revocation fetch failed: {} ({kept}); failure {}",
+                    e.label(),
+                    self.revocations.borrow().failures(provider)
+                );
+            }
+        }
+        self.revocation_gauge(provider);
+    }
+
+    fn revocation_source(&self, provider: usize) -> Option<&revocation::RevocationSource> {
+        self.config
+            .providers
+            .get(provider)?
+            .revocation
+            .remote
+            .as_ref()
+    }
+
+    fn revocation_gauge(&self, provider: usize) {
+        if let Some(count) = self.revocations.borrow().entries(provider) {
+            self.metrics.set_gauge(
+                &format!(
+                    "jwt_gate.revocation_entries.{}",
+                    self.provider_name(provider)
+                ),
+                u64::try_from(count).unwrap_or(u64::MAX),
+            );
+        }
+    }
+
     /// Re-runs the requests paused for `what`.
     pub fn wake(&self, what: WaitFor, why: Resume) {
         let woken: Vec<Waiter> = {
@@ -419,6 +555,18 @@ impl Shared {
                 self.wake(WaitFor::Keys(provider), Resume::KeysArrived);
             }
         }
+        let stale: Vec<(u32, usize)> = self
+            .revocation_fetches
+            .borrow()
+            .iter()
+            .filter(|(_, (_, deadline))| now > deadline.saturating_add(1000))
+            .map(|(t, (p, _))| (*t, *p))
+            .collect();
+        for (token, provider) in stale {
+            self.revocation_fetches.borrow_mut().remove(&token);
+            self.revocation_finished(provider, None);
+        }
+        self.refresh_revocations(now / 1000);
         // A user check whose answer never came (its stream died): forget it so the
         // next request for that subject asks again.
         self.user_calls
@@ -544,6 +692,12 @@ impl RootContext for Root {
             ^ u64::from(self.context_id).rotate_left(40);
         let keys = KeyStore::new(&config, now_ms() / 1000).with_jitter_seed(seed);
         let cache_size = config.cache_size;
+        let revocations = Revocations::new(
+            config
+                .providers
+                .iter()
+                .map(|p| p.revocation.remote.as_ref()),
+        );
         self.shared = Some(Rc::new(Shared {
             config: Rc::new(config),
             keys: RefCell::new(keys),
@@ -552,6 +706,8 @@ impl RootContext for Root {
             user_calls: RefCell::new(HashMap::new()),
             cache: RefCell::new(VerifiedCache::new(cache_size)),
             metrics: Rc::clone(&self.metrics),
+            revocations: RefCell::new(revocations),
+            revocation_fetches: RefCell::new(HashMap::new()),
         }));
         // Always: the tick also hands the VM's counts to the host (`Metrics`).
         let _ = abi::set_tick_period(TICK);

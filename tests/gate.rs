@@ -365,3 +365,58 @@ fn a_forged_token_is_refused_from_memory_until_its_ttl_then_verified_again() {
     let (_, used) = ask(&forged, NOW + FORGED_TTL_S + 1);
     assert_eq!(used, Some(CacheUse::Miss));
 }
+
+#[test]
+fn revoked_jti_and_sub_are_refused_even_on_a_cache_hit() {
+    use jwt_gate::revocation::Revocations;
+    let doc = format!(
+        r#"{{"providers": {{"corp": {{"issuer": "https://issuer.test", "audiences": ["api"], "algorithms": ["HS256"],
+             "keys": [{{"secret": "{SECRET}"}}], "deny_subjects": ["banned"],
+             "revocation": {{"cluster": "rev", "uri": "https://rev.test/list", "refresh_s": 60}}}}}}}}"#
+    );
+    let c = Config::parse(doc.as_bytes(), &|_| None).unwrap().0;
+    let keys = KeyStore::new(&c, NOW);
+    let cache = RefCell::new(VerifiedCache::new(16));
+    let mut revocations =
+        Revocations::new(c.providers.iter().map(|p| p.revocation.remote.as_ref()));
+    let decide = |revocations: &Revocations, claims: &Value| {
+        let env = Env::new(&keys, &cache).with_revocations(revocations);
+        let headers = vec![(
+            "authorization".to_string(),
+            format!("Bearer {}", token(claims)),
+        )];
+        let req = Request {
+            method: "GET",
+            path: "/api",
+            headers: &headers,
+        };
+        (evaluate(&c, &env, &req, NOW), env.cache_use.get())
+    };
+    let mut with_jti = good_claims();
+    with_jti["jti"] = json!("t-1");
+    // No list yet: the token passes (and is cached).
+    let (v, _) = decide(&revocations, &with_jti);
+    assert!(matches!(v.outcome, Outcome::Forward { .. }));
+    revocations
+        .finished(
+            0,
+            60,
+            NOW,
+            Some((200, br#"{"jti": ["t-1"], "sub": ["user-2"]}"#)),
+        )
+        .unwrap();
+    let (v, cache_use) = decide(&revocations, &with_jti);
+    assert_eq!(cache_use, Some(CacheUse::Hit));
+    assert_eq!(denied(&v), AuthError::Revoked);
+    let mut other_sub = good_claims();
+    other_sub["sub"] = json!("user-2");
+    assert_eq!(
+        denied(&decide(&revocations, &other_sub).0),
+        AuthError::Revoked
+    );
+    let mut banned = good_claims();
+    banned["sub"] = json!("banned");
+    assert_eq!(denied(&decide(&revocations, &banned).0), AuthError::Revoked);
+    let (v, _) = decide(&revocations, &good_claims());
+    assert!(matches!(v.outcome, Outcome::Forward { .. }));
+}

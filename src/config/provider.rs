@@ -11,6 +11,7 @@ use crate::jws::{Limits, TypeAllowList};
 use crate::keys::{decode_secret, parse_jwks, Key, SecretEncoding};
 use crate::output::Outputs;
 use crate::remote::{self, KeysPolicy, RawRemoteJwks, RemoteJwks, RemoteSet};
+use crate::revocation::Revocation;
 use crate::tenant::TenantIssuer;
 use crate::usercheck::UserCheck;
 
@@ -40,6 +41,8 @@ pub struct Provider {
     pub limits: Limits,
     /// Ask a service whether the subject still exists.
     pub user_check: Option<UserCheck>,
+    /// Revoked tokens: the remote list's source and `deny_subjects`.
+    pub revocation: Revocation,
 }
 
 /// The kind of credential a provider accepts: exactly one, so a provider can never
@@ -179,8 +182,20 @@ pub fn compile(
             .check(&format!("{at}.user_check"), UserCheck::compile(raw_check))
             .map(Some),
     };
-    let (Some(credential), Some(issuer), Some(audiences), Some(outputs), Some(user_check)) =
-        (credential, issuer, audiences, outputs, user_check)
+    let revocation = diag.check(
+        &at,
+        Revocation::compile(raw.revocation.take(), raw.deny_subjects.take()),
+    );
+    let (
+        Some(credential),
+        Some(issuer),
+        Some(audiences),
+        Some(outputs),
+        Some(user_check),
+        Some(revocation),
+    ) = (
+        credential, issuer, audiences, outputs, user_check, revocation,
+    )
     else {
         return None;
     };
@@ -204,6 +219,7 @@ pub fn compile(
             max_json_depth: MAX_JSON_DEPTH,
         },
         user_check,
+        revocation,
     })
 }
 

@@ -173,6 +173,10 @@ pub struct RawProvider {
     // A JSON value checked by the compiler (an untagged serde enum costs more .wasm).
     #[cfg_attr(feature = "schema", schemars(with = "Option<Tenants>"))]
     pub tenants: Option<serde_json::Value>,
+    /// A list of revoked `jti` / `sub` values fetched from a service, refreshed every `refresh_s`, kept last-good when a refresh fails and shared between workers. A listed token gets 401 `token revoked`; until the first list loads, tokens are not refused for revocation.
+    pub revocation: Option<crate::revocation::RawRevocation>,
+    /// Subjects (`sub`) always refused with 401 `token revoked`.
+    pub deny_subjects: Option<Vec<String>>,
 }
 
 /// `tenants`: a list of tenants, or `"*"` (schema only; the compiler reads the JSON).

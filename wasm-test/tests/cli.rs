@@ -22,7 +22,11 @@ struct Run {
 fn check(config: &str, wasm: Option<PathBuf>, extra: &[&str]) -> Run {
     let dir = std::env::temp_dir().join(format!("jwt-gate-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("{:x}.json", fxhash(config)));
+    // One file per call: tests running in parallel with the same config must not
+    // rewrite a file another test's CLI is reading.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let file = dir.join(format!("{:x}-{n}.json", fxhash(config)));
     std::fs::write(&file, config).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_jwt-gate-check"));
     cmd.arg("--config").arg(&file);
