@@ -16,8 +16,11 @@ const RETRY_AFTER_S: u32 = 5;
 pub struct Answers {
     /// `realm` of the challenge; printable ASCII without quotes or backslashes.
     pub realm: String,
-    /// A fixed `text/plain` body for every local reply.
+    /// The body template of every local reply (`{status}`, `{error}`, `{reason}`,
+    /// `{message}` replaced).
     pub deny_body: Option<String>,
+    /// Content type of `deny_body` (default `text/plain; charset=utf-8`).
+    pub deny_content_type: Option<String>,
     /// `json` or `problem+json` (when there is no `deny_body`).
     pub body_format: BodyFormat,
     /// Failure label → status sent instead of the reason's default (4xx/5xx only).
@@ -33,6 +36,7 @@ impl Default for Answers {
         Answers {
             realm: DEFAULT_REALM.to_string(),
             deny_body: None,
+            deny_content_type: None,
             body_format: BodyFormat::Json,
             status_overrides: Vec::new(),
             resource_metadata: None,
@@ -103,7 +107,7 @@ pub fn build(config: &Config, denial: &Denial, original_path: &str) -> LocalRepl
         headers.push(("retry-after".into(), RETRY_AFTER_S.to_string()));
     }
     let (content_type, body) = body(answers, error, code.unwrap_or(default_error(reply)), status);
-    headers.push(("content-type".into(), content_type.into()));
+    headers.push(("content-type".into(), content_type));
     headers.push(("cache-control".into(), "no-store".into()));
     LocalReply {
         status,
@@ -135,16 +139,32 @@ fn challenge(answers: &Answers, denial: &Denial, code: Option<&str>) -> String {
     challenge
 }
 
-/// Content type and body: `deny_body` as is, else JSON or an RFC 9457 problem. With
-/// `strip_failure_details` the reason gives way to the status's reason phrase.
-fn body(answers: &Answers, error: &AuthError, code: &str, status: u32) -> (&'static str, String) {
-    if let Some(fixed) = &answers.deny_body {
-        return ("text/plain; charset=utf-8", fixed.clone());
-    }
+/// Content type and body: the `deny_body` template, else JSON or an RFC 9457 problem.
+/// With `strip_failure_details` the reason gives way to the status's reason phrase.
+fn body(answers: &Answers, error: &AuthError, code: &str, status: u32) -> (String, String) {
     let detail = (!answers.strip_failure_details).then(|| error.description());
+    if let Some(template) = &answers.deny_body {
+        let kind = answers
+            .deny_content_type
+            .clone()
+            .unwrap_or_else(|| "text/plain; charset=utf-8".to_string());
+        // Every value is ours and free of quotes, backslashes and control characters
+        // (error::tests), so a JSON template stays valid JSON.
+        let reason = if answers.strip_failure_details {
+            ""
+        } else {
+            error.label()
+        };
+        let body = template
+            .replace("{status}", &status.to_string())
+            .replace("{error}", code)
+            .replace("{reason}", reason)
+            .replace("{message}", detail.unwrap_or(reason_phrase(status)));
+        return (kind, body);
+    }
     match answers.body_format {
         BodyFormat::Json => (
-            "application/json",
+            "application/json".to_string(),
             json!({"error": code, "message": detail.unwrap_or(reason_phrase(status))}).to_string(),
         ),
         BodyFormat::ProblemJson => {
@@ -155,7 +175,7 @@ fn body(answers: &Answers, error: &AuthError, code: &str, status: u32) -> (&'sta
                 None => json!({"type": "about:blank", "title": title, "status": status,
                                "error": code}),
             };
-            ("application/problem+json", problem.to_string())
+            ("application/problem+json".to_string(), problem.to_string())
         }
     }
 }
@@ -387,6 +407,50 @@ mod tests {
         let body = body_json(&reply(&c, AuthError::Expired));
         assert_eq!(body.get("detail"), None);
         assert_eq!(body["title"], "Unauthorized");
+    }
+
+    #[test]
+    fn deny_body_is_a_template_with_its_own_content_type() {
+        let template = r#"{"code":{status},"err":"{error}","why":"{reason}","msg":"{message}"}"#;
+        let c = config(&format!(
+            r#", "deny_body": {}, "deny_content_type": "application/json""#,
+            serde_json::to_string(template).unwrap()
+        ));
+        let r = reply(&c, AuthError::Expired);
+        assert_eq!(header(&r, "content-type"), Some("application/json"));
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(
+            body,
+            json!({"code": 401, "err": "invalid_token", "why": "expired",
+                   "msg": AuthError::Expired.description()})
+        );
+        // Every reason renders valid JSON through a JSON template.
+        for error in [
+            AuthError::Missing,
+            AuthError::MultipleTokens,
+            AuthError::Malformed("bad base64url"),
+            AuthError::KeysUnavailable,
+            AuthError::InsufficientScope,
+            AuthError::RouteDenied,
+            AuthError::BadPath,
+            AuthError::TokenTooOld,
+            AuthError::Revoked,
+        ] {
+            let r = reply(&c, error.clone());
+            assert!(
+                serde_json::from_str::<Value>(&r.body).is_ok(),
+                "{error:?}: {}",
+                r.body
+            );
+        }
+        // strip_failure_details empties the reason and keeps only the status phrase.
+        let stripped = config(&format!(
+            r#", "deny_body": {}, "strip_failure_details": true"#,
+            serde_json::to_string(template).unwrap()
+        ));
+        let r = reply(&stripped, AuthError::Expired);
+        assert!(r.body.contains(r#""why":"""#), "{}", r.body);
+        assert!(!r.body.contains("expired"), "{}", r.body);
     }
 
     #[test]

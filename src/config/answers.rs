@@ -14,6 +14,7 @@ use crate::response::Answers;
 pub(super) struct RawAnswers {
     pub realm: Option<String>,
     pub deny_body: Option<String>,
+    pub deny_content_type: Option<String>,
     pub body_format: Option<String>,
     pub status_overrides: Option<Value>,
     pub resource_metadata: Option<String>,
@@ -53,9 +54,26 @@ pub(super) fn compile(raw: RawAnswers, diag: &mut Diagnostics) -> Option<Answers
             "",
             ConfigError::new(
                 "body_format",
-                "does not apply with deny_body (a fixed text/plain body)",
+                "does not apply with deny_body (the body template)",
             ),
         );
+    }
+    if let Some(kind) = &raw.deny_content_type {
+        let valid = kind.contains('/') && quotable(kind) && kind.len() <= 128;
+        if raw.deny_body.is_none() {
+            diag.error(
+                "",
+                ConfigError::new("deny_content_type", "applies only with deny_body"),
+            );
+        } else if !valid {
+            diag.error(
+                "",
+                ConfigError::new(
+                    "deny_content_type",
+                    "must be a media type (type/subtype, printable ASCII, at most 128)",
+                ),
+            );
+        }
     }
     let status_overrides = match raw.status_overrides {
         None | Some(Value::Null) => Vec::new(),
@@ -91,6 +109,7 @@ pub(super) fn compile(raw: RawAnswers, diag: &mut Diagnostics) -> Option<Answers
     (diag.error_count() == errors_before).then(|| Answers {
         realm,
         deny_body: raw.deny_body,
+        deny_content_type: raw.deny_content_type,
         body_format: body_format.unwrap_or_default(),
         status_overrides,
         resource_metadata: raw.resource_metadata,

@@ -131,6 +131,7 @@ impl Config {
             answers::RawAnswers {
                 realm: raw.realm,
                 deny_body: raw.deny_body,
+                deny_content_type: raw.deny_content_type,
                 body_format: raw.body_format,
                 status_overrides: raw.status_overrides,
                 resource_metadata: raw.resource_metadata,

@@ -34,8 +34,10 @@ pub struct RawConfig {
     pub realm: Option<String>,
     /// Verified-token cache entries per worker (default 1024, 0 = off).
     pub cache_size: Option<usize>,
-    /// A fixed `text/plain` body for every local reply instead of the JSON body.
+    /// The body of every local reply instead of the JSON one: a template where `{status}`, `{error}` (RFC 6750 code), `{reason}` (failure label) and `{message}` are replaced (values never hold quotes, backslashes or control characters).
     pub deny_body: Option<String>,
+    /// Content type of `deny_body` (default `text/plain; charset=utf-8`), e.g. `application/json` for a JSON template.
+    pub deny_content_type: Option<String>,
     /// Body of local replies: `json` (default: `{"error", "message"}`) or `problem+json` (RFC 9457).
     // A string checked by the compiler (one more serde enum costs more .wasm).
     #[cfg_attr(feature = "schema", schemars(with = "Option<BodyFormat>"))]

@@ -397,3 +397,30 @@ fn a_value_in_the_wrong_field_is_never_echoed_in_the_error() {
         r#"invalid type: string "a\"b", expected u64; unknown variant, expected `a`; a string"#
     );
 }
+
+#[test]
+fn deny_content_type_needs_a_deny_body_and_a_media_type() {
+    let err = parse(&with_top(
+        "",
+        r#", "deny_content_type": "application/json""#,
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("deny_content_type: applies only with deny_body"),
+        "{err}"
+    );
+    let err = parse(&with_top(
+        "",
+        r#", "deny_body": "x", "deny_content_type": "json\"""#,
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("deny_content_type: must be a media type"),
+        "{err}"
+    );
+    assert!(parse(&with_top(
+        "",
+        r#", "deny_body": "{\"s\":{status}}", "deny_content_type": "application/json""#
+    ))
+    .is_ok());
+}

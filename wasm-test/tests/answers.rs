@@ -210,3 +210,20 @@ fn cors_preflight_needs_a_token_elsewhere_and_when_incomplete() {
     );
     assert!(ex.forwarded());
 }
+
+#[test]
+fn a_deny_body_template_is_filled_in_with_its_content_type() {
+    let mut host = host(json!({
+        "deny_body": "{\"status\":{status},\"code\":\"{error}\",\"reason\":\"{reason}\",\"text\":\"{message}\"}",
+        "deny_content_type": "application/json"
+    }));
+    let ex = get_with_token(&mut host, "/api", &expired());
+    assert_eq!(ex.status(), Some(401));
+    assert_eq!(ex.reply_header("content-type"), Some("application/json"));
+    assert_eq!(
+        body(&ex),
+        json!({"status": 401, "code": "invalid_token", "reason": "expired", "text": "token expired"})
+    );
+    let ex = get_with_token(&mut host, "/api", &tamper(&expired()));
+    assert_eq!(body(&ex)["reason"], "bad_signature");
+}
