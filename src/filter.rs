@@ -15,7 +15,7 @@ use crate::error::AuthError;
 use crate::gate::{self, Authenticated, CacheUse, Denial, Env, HeaderOp, Outcome, Request};
 use crate::metrics::{self, Decision};
 use crate::response;
-use crate::root::{now_ms, Shared, WaitFor, Waiter};
+use crate::root::{clock_ms, now_ms, Shared, WaitFor, Waiter};
 use crate::usercheck::{self, OnError, UserStatus};
 
 /// Longest `kid` echoed in a log line: it is attacker-controlled.
@@ -187,7 +187,21 @@ fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStat
         path: pseudo(":path"),
         headers: &headers,
     };
-    let now_ms = now_ms();
+    // Without a clock no `exp` can be checked: refuse rather than guess (0 would make
+    // every expired token look fresh).
+    let Some(now_ms) = clock_ms() else {
+        let _ = abi::send_response(
+            503,
+            &[
+                ("content-type", "application/json"),
+                ("cache-control", "no-store"),
+                ("retry-after", "5"),
+            ],
+            br#"{"error":"temporarily_unavailable","message":"clock unavailable"}"#,
+        );
+        info!("#{context_id} jwt-gate deny: reason=clock_unavailable");
+        return Step::Replied;
+    };
     let config = &shared.config;
     let verdict = {
         let keys = shared.keys.borrow();

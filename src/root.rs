@@ -142,10 +142,17 @@ pub struct Shared {
     pub revocation_fetches: RefCell<HashMap<u32, (usize, u64)>>,
 }
 
-/// Milliseconds since the epoch by the host clock.
+/// Milliseconds since the epoch by the host clock, for schedules (0 if the host cannot
+/// say: everything is then due). Decisions use [`clock_ms`], which refuses instead.
 #[must_use]
 pub fn now_ms() -> u64 {
-    abi::now_nanos().map_or(0, |nanos| nanos / 1_000_000)
+    clock_ms().unwrap_or(0)
+}
+
+/// Milliseconds since the epoch by the host clock; `None` when the host cannot say.
+#[must_use]
+pub fn clock_ms() -> Option<u64> {
+    abi::now_nanos().map(|nanos| nanos / 1_000_000)
 }
 
 impl Shared {

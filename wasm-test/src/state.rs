@@ -134,6 +134,8 @@ pub struct HostState {
     pub(crate) env: Vec<(String, String)>,
     pub(crate) log_level: LogLevel,
     pub(crate) clock: Clock,
+    /// `proxy_get_current_time_nanoseconds` answers InternalFailure (a lenient host).
+    pub(crate) clock_broken: bool,
     pub(crate) root_id: u32,
     pub(crate) next_context_id: u32,
     pub(crate) effective_context: u32,
@@ -162,6 +164,7 @@ impl HostState {
             env: Vec::new(),
             log_level: LogLevel::Trace,
             clock: Clock::Real,
+            clock_broken: false,
             root_id: 1,
             next_context_id: 2,
             effective_context: 0,

@@ -323,3 +323,29 @@ fn tokens_ignore_jku_jwk_and_x5u_as_key_sources() {
         "no fetch of an attacker URL"
     );
 }
+
+#[test]
+fn without_a_host_clock_even_an_expired_token_gets_503_never_forwarded() {
+    // A lenient host may fail the clock call; reading it as 0 would make every expired
+    // token look fresh, so the filter refuses instead.
+    let mut host = host_with(config_with(provider("HS256")));
+    let expired = mint(
+        "HS256",
+        &claims_with(&json!({"iat": NOW - 7200, "exp": NOW - 3600})),
+        &Value::Null,
+    );
+    let fresh = mint("HS256", &good_claims(), &Value::Null);
+    host.set_clock_broken(true);
+    for token in [&expired, &fresh] {
+        let ex = get_with_token(&mut host, "/api", token);
+        assert_eq!(ex.status(), Some(503), "{ex:?}");
+        assert!(!ex.forwarded());
+    }
+    assert!(host.trap().is_none(), "{:?}", host.trap());
+    host.set_clock_broken(false);
+    assert!(get_with_token(&mut host, "/api", &fresh).forwarded());
+    assert_eq!(
+        get_with_token(&mut host, "/api", &expired).status(),
+        Some(401)
+    );
+}

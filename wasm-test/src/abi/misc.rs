@@ -25,6 +25,9 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         "env",
         "proxy_get_current_time_nanoseconds",
         |mut c: C<'_>, out: i32| {
+            if c.data().clock_broken {
+                return finish(Err(Status::InternalFailure.into()));
+            }
             let now = c.data().clock.now_nanos();
             finish(write_u64(&mut c, out, now))
         },

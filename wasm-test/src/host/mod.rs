@@ -143,6 +143,11 @@ impl Host {
         self.set_now(now + by);
     }
 
+    /// Makes the clock call fail (`InternalFailure`) or work again.
+    pub fn set_clock_broken(&mut self, broken: bool) {
+        self.store.data_mut().clock_broken = broken;
+    }
+
     /// The host's current time.
     pub fn now(&self) -> SystemTime {
         self.store.data().clock.now()
