@@ -5,7 +5,6 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use jwt_gate::config::Config;
 use jwt_gate::error::AuthError;
 use jwt_gate::gate::{evaluate, Env, HeaderOp, Outcome, Request, Verdict};
@@ -15,21 +14,10 @@ use jwt_gate::gate::{CacheUse, VerifiedCache, FORGED_TTL_S};
 use jwt_gate::keystore::KeyStore;
 use jwt_gate::response;
 use serde_json::{json, Value};
-use sha2::Sha256;
 
-const NOW: u64 = 1_700_000_000;
-const SECRET: &str = "jwt-gate-test-hmac-secret-0123456789abcdef";
+mod common;
 
-fn mint(header: &Value, claims: &Value) -> String {
-    let h = URL_SAFE_NO_PAD.encode(header.to_string());
-    let p = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(format!("{h}.{p}").as_bytes());
-    format!(
-        "{h}.{p}.{}",
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    )
-}
+use common::{denied, mint, run, NOW, SECRET};
 
 fn good_claims() -> Value {
     json!({"iss": "https://issuer.test", "aud": "api", "sub": "user-1", "exp": NOW + 300, "roles": ["reader"], "scope": "read write"})
@@ -46,32 +34,6 @@ fn config(extra_top: &str) -> Config {
              "from": [{{"header": "authorization", "prefix": "Bearer "}}, {{"cookie": "access_token"}}]}}}}{extra_top}}}"#
     );
     Config::parse(doc.as_bytes(), &|_| None).unwrap().0
-}
-
-fn run(config: &Config, method: &str, path: &str, headers: &[(&str, &str)]) -> Verdict {
-    let headers: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-        .collect();
-    let keys = KeyStore::new(config, NOW);
-    let cache = RefCell::new(VerifiedCache::new(16));
-    evaluate(
-        config,
-        &Env::new(&keys, &cache),
-        &Request {
-            method,
-            path,
-            headers: &headers,
-        },
-        NOW,
-    )
-}
-
-fn denied(v: &Verdict) -> AuthError {
-    match &v.outcome {
-        Outcome::Deny { denial, .. } => denial.error.clone(),
-        other => panic!("expected a denial, got {other:?}"),
-    }
 }
 
 fn forwarded_ops(v: &Verdict) -> &[HeaderOp] {

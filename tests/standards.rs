@@ -4,32 +4,17 @@
 //! The same scenarios run through the real `.wasm` in `wasm-test/tests/profiles.rs`
 //! and `answers.rs`.
 
-use std::cell::RefCell;
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use jwt_gate::config::Config;
 use jwt_gate::error::AuthError;
-use jwt_gate::gate::{evaluate, Env, HeaderOp, Outcome, Request, Verdict, VerifiedCache};
-use jwt_gate::keystore::KeyStore;
+use jwt_gate::gate::{HeaderOp, Outcome, Verdict};
 use jwt_gate::response;
 use serde_json::{json, Value};
-use sha2::Sha256;
 
-const NOW: u64 = 1_700_000_000;
-const SECRET: &str = "jwt-gate-test-hmac-secret-0123456789abcdef";
+mod common;
 
-fn mint(header: &Value, claims: &Value) -> String {
-    let h = URL_SAFE_NO_PAD.encode(header.to_string());
-    let p = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(format!("{h}.{p}").as_bytes());
-    format!(
-        "{h}.{p}.{}",
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    )
-}
+use common::{denied, mint, run, NOW, SECRET};
 
 fn claims() -> Value {
     json!({"iss": "https://issuer.test", "aud": "api", "sub": "user-1", "exp": NOW + 300})
@@ -41,32 +26,6 @@ fn config(provider_extra: &str, extra_top: &str) -> Config {
              "keys": [{{"secret": "{SECRET}"}}], "claim_headers": {{"x-user-id": "sub"}}{provider_extra}}}}}{extra_top}}}"#
     );
     Config::parse(doc.as_bytes(), &|_| None).unwrap().0
-}
-
-fn run(config: &Config, method: &str, path: &str, headers: &[(&str, &str)]) -> Verdict {
-    let headers: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-        .collect();
-    let keys = KeyStore::new(config, NOW);
-    let cache = RefCell::new(VerifiedCache::new(16));
-    evaluate(
-        config,
-        &Env::new(&keys, &cache),
-        &Request {
-            method,
-            path,
-            headers: &headers,
-        },
-        NOW,
-    )
-}
-
-fn denied(v: &Verdict) -> AuthError {
-    match &v.outcome {
-        Outcome::Deny { denial, .. } => denial.error.clone(),
-        other => panic!("expected a denial, got {other:?}"),
-    }
 }
 
 fn forwarded_ops(v: &Verdict) -> &[HeaderOp] {
