@@ -47,16 +47,25 @@ impl Context for Unconfigured {}
 
 impl HttpContext for Unconfigured {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let _ = abi::send_response(
-            503,
-            &[
-                ("content-type", "application/json"),
-                ("cache-control", "no-store"),
-            ],
-            br#"{"error":"unavailable","message":"jwt-gate is not configured"}"#,
-        );
+        reply_unavailable("jwt-gate is not configured");
         Action::Pause
     }
+}
+
+/// A 503 for a failure of the host or the plugin itself, not of the request (no
+/// configuration, no clock): the RFC 6750 `temporarily_unavailable` code and a fixed
+/// message.
+fn reply_unavailable(message: &'static str) {
+    let body = format!(r#"{{"error":"temporarily_unavailable","message":"{message}"}}"#);
+    let _ = abi::send_response(
+        503,
+        &[
+            ("content-type", "application/json"),
+            ("cache-control", "no-store"),
+            ("retry-after", "5"),
+        ],
+        body.as_bytes(),
+    );
 }
 
 /// What became of a request.
@@ -190,15 +199,7 @@ fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStat
     // Without a clock no `exp` can be checked: refuse rather than guess (0 would make
     // every expired token look fresh).
     let Some(now_ms) = clock_ms() else {
-        let _ = abi::send_response(
-            503,
-            &[
-                ("content-type", "application/json"),
-                ("cache-control", "no-store"),
-                ("retry-after", "5"),
-            ],
-            br#"{"error":"temporarily_unavailable","message":"clock unavailable"}"#,
-        );
+        reply_unavailable("clock unavailable");
         info!("#{context_id} jwt-gate deny: reason=clock_unavailable");
         return Step::Replied;
     };
