@@ -5,32 +5,15 @@
 
 mod util;
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use rsa::pkcs8::DecodePublicKey;
-use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
-use util::mint::{claims, fixture_key, mint_with_key};
+use util::jwks::{jwks, rs256_token, rsa_jwk};
+use util::mint::fixture_key;
 use wasm_test::{Action, Host};
 
-const NOW: u64 = 1_700_000_000;
-
-fn rsa_jwk(pub_file: &str, kid: &str) -> Value {
-    let key = rsa::RsaPublicKey::from_public_key_pem(&fixture_key(pub_file)).unwrap();
-    json!({"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
-           "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()), "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be())})
-}
-
-fn jwks(keys: &[Value]) -> Vec<u8> {
-    json!({ "keys": keys }).to_string().into_bytes()
-}
-
 fn token(key_file: &str, kid: &str) -> String {
-    let mut c = claims(NOW);
-    c["exp"] = json!(NOW + 86_400);
-    mint_with_key("RS256", key_file, &c, &json!({ "kid": kid }))
+    rs256_token(key_file, kid, 86_400)
 }
 
 fn source(cluster: &str) -> Value {
@@ -41,13 +24,7 @@ fn source(cluster: &str) -> Value {
 fn host(keys: Value, clusters: &[&str]) -> Host {
     let config = json!({"providers": {"idp": {
         "issuer": util::mint::ISSUER, "algorithms": ["RS256"], "keys": keys}}});
-    let mut host = Host::new(util::jwt_gate_wasm())
-        .unwrap()
-        .with_plugin_config(config.to_string())
-        .with_clusters(clusters)
-        .with_now(UNIX_EPOCH + Duration::from_secs(NOW));
-    assert!(host.start_plugin(), "{:?}", host.logs());
-    host
+    util::jwks::started(&config, clusters)
 }
 
 /// Three sources a, b, c; `a` sets the schedule.

@@ -6,30 +6,20 @@
 
 mod util;
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::Hmac;
-use rsa::pkcs8::DecodePublicKey;
-use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
 use sha2::Sha256;
+use util::jwks::{jwks, rsa_jwk};
 use util::mint::{claims, fixture_key, hmac, mint_with_key, tamper};
+use util::NOW;
 use wasm_test::{Action, Host};
 
-const NOW: u64 = 1_700_000_000;
-
-fn rsa_jwk(pub_file: &str, kid: &str) -> Value {
-    let key = rsa::RsaPublicKey::from_public_key_pem(&fixture_key(pub_file)).unwrap();
-    json!({"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
-           "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()), "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be())})
-}
-
 fn good_jwks() -> Vec<u8> {
-    json!({"keys": [rsa_jwk("rsa2048.pub.pem", "k1")]})
-        .to_string()
-        .into_bytes()
+    jwks(&[rsa_jwk("rsa2048.pub.pem", "k1")])
 }
 
 /// What the IdP (or Envoy on its behalf) answers a fetch with.
@@ -144,13 +134,7 @@ fn host() -> Host {
         // covers `deny`, the default).
         "on_keys_unavailable": "stale", "stale_max_s": 86400,
         "claim_headers": {"x-user-id": "sub"}}}});
-    let mut host = Host::new(util::jwt_gate_wasm())
-        .unwrap()
-        .with_plugin_config(config.to_string())
-        .with_clusters(&["idp"])
-        .with_now(UNIX_EPOCH + Duration::from_secs(NOW));
-    assert!(host.start_plugin(), "{:?}", host.logs());
-    host
+    util::jwks::started(&config, &["idp"])
 }
 
 fn valid(sub: &str) -> String {

@@ -4,33 +4,14 @@
 
 mod util;
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use rsa::pkcs8::DecodePublicKey;
-use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
-use util::mint::{claims, fixture_key, mint_with_key};
+use util::jwks::{jwks, rs256_token, rsa_jwk};
 use wasm_test::{Action, Host};
 
-const NOW: u64 = 1_700_000_000;
-
-/// A JWK for a fixture RSA public key.
-fn rsa_jwk(pub_file: &str, kid: &str) -> Value {
-    let key = rsa::RsaPublicKey::from_public_key_pem(&fixture_key(pub_file)).unwrap();
-    json!({"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
-           "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()), "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be())})
-}
-
-fn jwks(keys: &[Value]) -> Vec<u8> {
-    json!({"keys": keys}).to_string().into_bytes()
-}
-
 fn token(key_file: &str, kid: &str) -> String {
-    let mut c = claims(NOW);
-    c["exp"] = json!(NOW + 3600);
-    mint_with_key("RS256", key_file, &c, &json!({"kid": kid}))
+    rs256_token(key_file, kid, 3600)
 }
 
 fn host() -> Host {
@@ -47,13 +28,7 @@ fn host_with(extra: &Value) -> Host {
         provider[k] = v.clone();
     }
     let config = json!({"providers": {"idp": provider}});
-    let mut host = Host::new(util::jwt_gate_wasm())
-        .unwrap()
-        .with_plugin_config(config.to_string())
-        .with_clusters(&["idp"])
-        .with_now(UNIX_EPOCH + Duration::from_secs(NOW));
-    assert!(host.start_plugin(), "{:?}", host.logs());
-    host
+    util::jwks::started(&config, &["idp"])
 }
 
 fn request(host: &mut Host, token: &str) -> (u32, Action) {

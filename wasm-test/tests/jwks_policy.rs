@@ -8,29 +8,17 @@ mod util;
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use rsa::pkcs8::DecodePublicKey;
-use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
-use util::mint::{claims, fixture_key, mint_with_key};
+use util::jwks::{rs256_token, rsa_jwk};
+use util::NOW;
 use wasm_test::Host;
 
-const NOW: u64 = 1_700_000_000;
-
 fn jwks() -> Vec<u8> {
-    let key = rsa::RsaPublicKey::from_public_key_pem(&fixture_key("rsa2048.pub.pem")).unwrap();
-    json!({"keys": [{"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256",
-        "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
-        "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be())}]})
-    .to_string()
-    .into_bytes()
+    util::jwks::jwks(&[rsa_jwk("rsa2048.pub.pem", "k1")])
 }
 
 fn token() -> String {
-    let mut c = claims(NOW);
-    c["exp"] = json!(NOW + 86_400);
-    mint_with_key("RS256", "rsa2048.key.pem", &c, &json!({"kid": "k1"}))
+    rs256_token("rsa2048.key.pem", "k1", 86_400)
 }
 
 /// A host whose provider `idp` fetches with `refresh_s` 600 and `min_refetch_s` 30,
@@ -44,13 +32,7 @@ fn host(policy: &Value) -> Host {
         provider[k] = v.clone();
     }
     let config = json!({"providers": {"idp": provider}});
-    let mut host = Host::new(util::jwt_gate_wasm())
-        .unwrap()
-        .with_plugin_config(config.to_string())
-        .with_clusters(&["idp"])
-        .with_now(UNIX_EPOCH + Duration::from_secs(NOW));
-    assert!(host.start_plugin(), "{:?}", host.logs());
-    host
+    util::jwks::started(&config, &["idp"])
 }
 
 /// Sends a request; answers nothing. Returns the local reply's status, or 200 once

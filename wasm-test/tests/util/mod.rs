@@ -3,6 +3,7 @@
 //! jwt-gate artifact with a pinned clock.
 #![allow(dead_code)]
 
+pub mod jwks;
 pub mod mint;
 pub mod probe;
 
