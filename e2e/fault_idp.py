@@ -34,11 +34,12 @@ Every answer is counted by what was asked and the mode it was given in
 
 import argparse
 import json
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from idp_service import LoopbackService
 
 JWKS_MODES = ("ok", "slow", "500", "html", "huge", "truncated", "cut", "wrong_keys")
 USER_MODES = ("ok", "slow", "500")
@@ -161,17 +162,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        """Envoy hanging up mid-answer (a callout timeout, a 10 MiB body) is no error here."""
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)
-
-
-class FaultIdp:
+class FaultIdp(LoopbackService):
     """The server; `with FaultIdp(keys=[jwk]) as idp:` runs it, `idp.port` is where."""
+
+    handler = _Handler
 
     def __init__(self, keys=(), users=(), wrong_keys=(), slow_s=3.0):
         self.lock = threading.Lock()
@@ -222,37 +216,12 @@ class FaultIdp:
                 self._huge = head + b"x" * (HUGE_BYTES - len(head) - 2) + b'"}'
             return self._huge
 
-    def start(self):
-        """Listen (again) on 127.0.0.1: a free port the first time, the same one after."""
-        if self.server is not None:
-            return self
-        self.server = _Server(("127.0.0.1", self.port), _Handler)
-        self.server.idp = self
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self):
-        """Close the listening socket: new connections are refused."""
-        if self.server is None:
-            return
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-        self.server = None
-
     # --- internals ---------------------------------------------------------------------
 
     def _record(self, what):
         with self.lock:
             self.counts[what] = self.counts.get(what, 0) + 1
 
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def main():

@@ -121,13 +121,49 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
     def handle_error(self, request, client_address):
-        """Envoy hanging up mid-answer (a callout timeout, Envoy stopping) is no error here."""
+        """Envoy hanging up mid-answer (a callout timeout, a large body, Envoy stopping) is no error here."""
         if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
             super().handle_error(request, client_address)
 
 
-class IdpService:
+class LoopbackService:
+    """A threaded HTTP service on 127.0.0.1 that can stop (new connections refused) and
+    start again on the same port. Subclasses set `handler` (a request handler class that
+    reaches the service as `self.server.idp`) and `self.port = 0`, `self.server = None`."""
+
+    handler = None
+
+    def start(self):
+        """Listen (again) on 127.0.0.1: a free port the first time, the same one after."""
+        if self.server is not None:
+            return self
+        self.server = _Server(("127.0.0.1", self.port), self.handler)
+        self.server.idp = self
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        """Close the listening socket: new connections are refused."""
+        if self.server is None:
+            return
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+        self.server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class IdpService(LoopbackService):
     """The service; `with IdpService() as idp:` runs it, `idp.port` is where."""
+
+    handler = _Handler
 
     def __init__(self, keys=(), users=()):
         self.lock = threading.Lock()
@@ -169,26 +205,6 @@ class IdpService:
     def running(self):
         return self.server is not None
 
-    def start(self):
-        """Listen (again) on 127.0.0.1: a free port the first time, the same one after."""
-        if self.server is not None:
-            return self
-        self.server = _Server(("127.0.0.1", self.port), _Handler)
-        self.server.idp = self
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self):
-        """Close the listening socket: new connections are refused."""
-        if self.server is None:
-            return
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-        self.server = None
-
     # --- internals ---------------------------------------------------------------------
 
     def _record(self, what):
@@ -196,9 +212,3 @@ class IdpService:
             self.counts[what] = self.counts.get(what, 0) + 1
             if what == "jwks":
                 self.jwks_times.append(time.monotonic())
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
