@@ -1027,11 +1027,6 @@ class CountingResult(unittest.TextTestResult):
         self._record(test, False)
 
 
-def stop_run_on_timeout(signum, frame):
-    CountingResult.current.stop()
-    raise TimeoutError(f"e2e run exceeded E2E_TIMEOUT_S={RUN_TIMEOUT_S}s")
-
-
 def dump_envoy_logs(max_lines=200):
     for envoy in Envoy.started:
         lines = envoy.log().splitlines()
@@ -1039,16 +1034,24 @@ def dump_envoy_logs(max_lines=200):
         print("\n".join(lines[-max_lines:]))
 
 
-def main():
+def run_module(module, label, timeout_s):
+    """Runs every test class of `module` (each starts its own Envoys), at most
+    `timeout_s` in all; prints what ran, the slowest tests, the Envoy logs when something
+    failed, and "N passed, M failed". The exit status for the Makefile."""
+
+    def stop_run_on_timeout(signum, frame):
+        CountingResult.current.stop()
+        raise TimeoutError(f"{label} run exceeded E2E_TIMEOUT_S={timeout_s}s")
+
     signal.signal(signal.SIGALRM, stop_run_on_timeout)
-    signal.alarm(RUN_TIMEOUT_S)
+    signal.alarm(timeout_s)
     started = time.monotonic()
     try:
         wasm = wasm_artifact()
-        print(f"e2e: {envoy_binary()} with {wasm} ({wasm.stat().st_size} bytes)", flush=True)
+        print(f"{label}: {envoy_binary()} with {wasm} ({wasm.stat().st_size} bytes)", flush=True)
     except FileNotFoundError as missing:
-        print(f"e2e: {missing}", flush=True)
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
+        print(f"{label}: {missing}", flush=True)
+    suite = unittest.defaultTestLoader.loadTestsFromModule(module)
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=CountingResult)
     result = runner.run(suite)
     signal.alarm(0)
@@ -1060,9 +1063,13 @@ def main():
     print("slowest: " + ", ".join(f"{name.rsplit('.', 1)[-1]} {seconds:.1f}s" for name, seconds in slowest))
     for name in result.known_bugs:
         print(f"KNOWN FILTER BUG (expected failure, not counted): {name}")
-    print(f"e2e took {time.monotonic() - started:.1f}s")
+    print(f"{label} took {time.monotonic() - started:.1f}s")
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 and passed > 0 else 1
+
+
+def main():
+    return run_module(sys.modules[__name__], "e2e", RUN_TIMEOUT_S)
 
 
 if __name__ == "__main__":

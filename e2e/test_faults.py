@@ -27,7 +27,6 @@ import hashlib
 import hmac
 import json
 import os
-import signal
 import sys
 import time
 import unittest
@@ -38,9 +37,9 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 
 from echo_upstream import EchoUpstream  # noqa: E402
 from fault_idp import FaultIdp, unusable_keys  # noqa: E402
-from harness import Envoy, envoy_binary, http_request, render_bootstrap, static_cluster, wasm_artifact  # noqa: E402
+from harness import Envoy, http_request, render_bootstrap, static_cluster  # noqa: E402
 from idp_service import SigningKey  # noqa: E402
-from test_e2e import AUDIENCE, ISSUER, CountingResult, bearer, claims_for, dump_envoy_logs, eventually, fixture  # noqa: E402
+from test_e2e import AUDIENCE, ISSUER, bearer, claims_for, eventually, fixture, run_module  # noqa: E402
 
 RUN_TIMEOUT_S = int(os.environ.get("E2E_TIMEOUT_S", 180))
 FETCH_TIMEOUT_MS = 800
@@ -402,33 +401,8 @@ class UserCheckFaults(FaultHelpers, unittest.TestCase):
             self.assert_user_gone(self.ask(policy, f"{alice}-nobody"))
 
 
-def stop_run_on_timeout(signum, frame):
-    CountingResult.current.stop()
-    raise TimeoutError(f"fault run exceeded E2E_TIMEOUT_S={RUN_TIMEOUT_S}s")
-
-
 def main():
-    signal.signal(signal.SIGALRM, stop_run_on_timeout)
-    signal.alarm(RUN_TIMEOUT_S)
-    started = time.monotonic()
-    try:
-        wasm = wasm_artifact()
-        print(f"e2e faults: {envoy_binary()} with {wasm} ({wasm.stat().st_size} bytes)", flush=True)
-    except FileNotFoundError as missing:
-        print(f"e2e faults: {missing}", flush=True)
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=CountingResult)
-    result = runner.run(suite)
-    signal.alarm(0)
-    passed = sum(result.outcomes.values())
-    failed = len(result.outcomes) - passed
-    if failed:
-        dump_envoy_logs()
-    slowest = sorted(result.durations.items(), key=lambda item: -item[1])[:5]
-    print("slowest: " + ", ".join(f"{name.rsplit('.', 1)[-1]} {seconds:.1f}s" for name, seconds in slowest))
-    print(f"e2e faults took {time.monotonic() - started:.1f}s")
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
+    return run_module(sys.modules[__name__], "e2e faults", RUN_TIMEOUT_S)
 
 
 if __name__ == "__main__":
