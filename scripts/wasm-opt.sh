@@ -20,9 +20,11 @@ if ! command -v wasm-opt >/dev/null 2>&1; then
     "${sudo[@]}" apt-get install -y -qq --no-install-recommends binaryen >/dev/null
 fi
 
-# The features rustc's wasm32-wasip1 target emits (Binaryen 108 enables none by default).
+# The features rustc's wasm32-wasip1 target emits (Binaryen 108 enables none by default),
+# plus SIMD128, which .cargo/config.toml turns on.
 features=(--enable-bulk-memory --enable-sign-ext --enable-mutable-globals
-          --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types)
+          --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types
+          --enable-simd)
 before=$(stat -c %s "$wasm")
 tmp="$wasm.opt.tmp"
 wasm-opt "${features[@]}" -O2 "$wasm" -o "$tmp"

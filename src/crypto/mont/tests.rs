@@ -32,13 +32,13 @@ impl Rng {
     }
 }
 
-fn limbs_of(x: &BigUint, k: usize) -> Vec<u64> {
+fn limbs_of(x: &BigUint, k: usize) -> Vec<Limb> {
     let mut out = vec![0; k];
     assert!(from_be_bytes(&x.to_bytes_be(), &mut out));
     out
 }
 
-fn big(limbs: &[u64]) -> BigUint {
+fn big(limbs: &[Limb]) -> BigUint {
     let mut bytes = vec![0u8; limbs.len() * 4];
     to_be_bytes(limbs, &mut bytes);
     BigUint::from_bytes_be(&bytes)
@@ -51,15 +51,15 @@ fn bytes_round_trip() {
     let mut rng = Rng(1);
     for len in [0, 1, 3, 4, 7, 255, 256, 512] {
         let b = rng.bytes(len);
-        let mut limbs = [0u64; MAX_LIMBS];
+        let mut limbs = [0 as Limb; MAX_LIMBS];
         assert!(from_be_bytes(&b, &mut limbs));
-        assert!(limbs.iter().all(|&l| l <= MASK));
+        assert!(limbs.iter().all(|&l| u64::from(l) <= MASK));
         let mut back = vec![0u8; len];
         to_be_bytes(&limbs, &mut back);
         assert_eq!(b, back);
     }
     // Too long for the limbs given.
-    let mut two = [0u64; 2];
+    let mut two = [0 as Limb; 2];
     assert!(!from_be_bytes(&[1, 0, 0, 0, 0, 0, 0, 0], &mut two));
     assert!(from_be_bytes(&[0, 0, 0, 0, 0, 0, 0, 0], &mut two));
 }
@@ -75,7 +75,7 @@ fn constants_match_the_definition() {
         assert!(k * 28 >= bits + 2, "4n < R");
         let r = BigUint::from(1u8) << (28 * k);
         assert_eq!(big(&m.r2), (&r * &r) % &n, "{bits} bits");
-        let n0 = m.n[0];
+        let n0 = u64::from(m.n[0]);
         assert_eq!(BigUint::from(n0), &n % BigUint::from(1u64 << 28));
         assert_eq!((n0 * m.n0inv) & MASK, MASK, "n·n' ≡ −1 mod 2^28");
     }
@@ -116,7 +116,7 @@ fn products_and_squares_match_the_reference() {
             let (al, bl) = (limbs_of(&a, k), limbs_of(&b, k));
             let mut out = vec![0; k];
             m.mul(&mut out, &al, &bl);
-            assert!(out.iter().all(|&l| l <= MASK));
+            assert!(out.iter().all(|&l| u64::from(l) <= MASK));
             let got = big(&out);
             assert!(got < two_n, "{bits} bits: result ≥ 2n");
             assert_eq!((&got * &r) % &n, (&a * &b) % &n, "{bits} bits: a·b");
