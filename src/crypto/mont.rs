@@ -251,7 +251,9 @@ fn dot4(xs: &[[Limb; 4]], ys: &[[Limb; 4]]) -> u64 {
 #[inline(always)]
 fn reversed(x: &[Limb]) -> Limbs {
     let mut out: Limbs = [0; MAX_LIMBS];
-    out.iter_mut().zip(x.iter().rev()).for_each(|(o, v)| *o = *v);
+    out.iter_mut()
+        .zip(x.iter().rev())
+        .for_each(|(o, v)| *o = *v);
     out
 }
 
@@ -354,7 +356,9 @@ pub(crate) fn less_than(a: &[Limb], b: &[Limb]) -> bool {
 fn sub_in_place(a: &mut [Limb], b: &[Limb]) {
     let mut borrow = 0u64;
     for (x, y) in a.iter_mut().zip(b) {
-        let d = u64::from(*x).wrapping_sub(u64::from(*y)).wrapping_sub(borrow);
+        let d = u64::from(*x)
+            .wrapping_sub(u64::from(*y))
+            .wrapping_sub(borrow);
         borrow = d >> 63;
         *x = limb(d & MASK);
     }

@@ -69,7 +69,11 @@ fn rsa_keys_of_2048_3072_and_4096_bits_verify_in_the_wasm_and_refuse_flipped_bit
                 let sub = format!("user-{bits}-{alg}-{i}");
                 let good = token(&key, alg, &sub);
                 let ex = get_with_token(&mut host, "/api", &good);
-                assert!(ex.forwarded(), "{bits} {alg} #{i}: {ex:?} {:?}", host.logs());
+                assert!(
+                    ex.forwarded(),
+                    "{bits} {alg} #{i}: {ex:?} {:?}",
+                    host.logs()
+                );
                 assert_eq!(ex.upstream_header("x-user-id"), Some(sub.as_str()));
                 // Spread the flipped bits over the whole signature, high limbs included.
                 let bit = (i * 7919 + bits / 3) % bits;
