@@ -9,6 +9,12 @@
 -- continues the rotation where the previous run against the same Envoy stopped, so a
 -- token comes back only after the whole pool has gone by, however short each run is.
 -- done() prints one machine-readable line, read by bench/bench.py.
+--
+-- With BENCH_PACE_MS set, each connection waits that many milliseconds after every
+-- response before its next request: a fixed, unsaturated rate (16 connections × 8 ms ≈
+-- 2,000 req/s), where latency is the request's own time instead of queueing behind the
+-- other connections. wrk decides whether a script paces when it loads it, so delay() is
+-- defined only then.
 
 local requests = {}
 local next_index = 0
@@ -23,6 +29,13 @@ function init(args)
   end
   if #requests == 0 then error("no token in " .. path) end
   next_index = (tonumber(args[2] or "0") or 0) % #requests
+end
+
+local pace_ms = tonumber(os.getenv("BENCH_PACE_MS") or "")
+if pace_ms ~= nil and pace_ms > 0 then
+  function delay()
+    return pace_ms
+  end
 end
 
 function request()
