@@ -13,6 +13,7 @@ use crate::abi;
 use crate::config::Mode;
 use crate::error::AuthError;
 use crate::gate::{self, Authenticated, CacheUse, Denial, Env, HeaderOp, Outcome, Request};
+use crate::header_map;
 use crate::metrics::{self, Decision};
 use crate::response;
 use crate::root::{clock_ms, now_ms, Shared, WaitFor, Waiter};
@@ -184,12 +185,14 @@ impl Waits {
 /// Decides and applies. `waits`: the callouts the request may still pause for;
 /// `user`: a user-check answer already received.
 fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStatus>) -> Step {
-    let headers = abi::header_pairs(abi::Map::RequestHeaders);
+    // The decoded headers borrow from `wire`: no copy of any valid UTF-8 name or value.
+    let wire = abi::header_map_bytes(abi::Map::RequestHeaders).unwrap_or_default();
+    let headers = header_map::decode(&wire);
     let pseudo = |name: &str| {
         headers
             .iter()
             .find(|(n, _)| n == name)
-            .map_or("", |(_, v)| v.as_str())
+            .map_or("", |(_, v)| v.as_ref())
     };
     let request = Request {
         method: pseudo(":method"),
