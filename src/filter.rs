@@ -14,7 +14,7 @@ use crate::config::Mode;
 use crate::error::AuthError;
 use crate::gate::{self, Authenticated, CacheUse, Denial, Env, HeaderOp, Outcome, Request};
 use crate::header_map;
-use crate::metrics::{self, Decision};
+use crate::metrics::{self, Counter, Decision};
 use crate::response;
 use crate::root::{clock_ms, now_ms, Shared, WaitFor, Waiter};
 use crate::usercheck::{self, OnError, UserStatus};
@@ -213,9 +213,9 @@ fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStat
         let env = Env::new(&*keys, &shared.cache).with_revocations(&revocations);
         let verdict = gate::evaluate(config, &env, &request, now_ms / 1000);
         match env.cache_use.get() {
-            Some(CacheUse::Hit) => shared.metrics.count("jwt_gate.cache.hit"),
-            Some(CacheUse::Miss) => shared.metrics.count("jwt_gate.cache.miss"),
-            Some(CacheUse::ForgedHit) => shared.metrics.count("jwt_gate.cache.forged_hit"),
+            Some(CacheUse::Hit) => shared.metrics.count_fixed(Counter::CacheHit),
+            Some(CacheUse::Miss) => shared.metrics.count_fixed(Counter::CacheMiss),
+            Some(CacheUse::ForgedHit) => shared.metrics.count_fixed(Counter::CacheForgedHit),
             None => {}
         }
         verdict
@@ -285,7 +285,7 @@ fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStat
         None if config.mode == Mode::Bypass => Decision::Bypass,
         None => Decision::Allow,
     };
-    shared.metrics.count(decision.metric());
+    shared.metrics.count_fixed(Counter::Decision(decision));
     shared.metrics.flush_if_due(now_ms);
     Step::Forwarded
 }
@@ -302,7 +302,9 @@ fn deny(
 ) -> Step {
     apply(ops);
     log_denial(shared, context_id, "deny", denial, rule);
-    shared.metrics.count(Decision::Deny.metric());
+    shared
+        .metrics
+        .count_fixed(Counter::Decision(Decision::Deny));
     shared.metrics.flush_if_due(now_ms);
     let reply = response::build(&shared.config, denial, path);
     let reply_headers: Vec<(&str, &str)> = reply
