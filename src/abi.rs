@@ -174,15 +174,27 @@ pub fn buffer(kind: Buffer, max: usize) -> Option<Vec<u8>> {
     }
 }
 
-/// A header map, decoded defensively (`header_map::decode`); empty on any host error.
-pub fn header_pairs(map: Map) -> Vec<(String, String)> {
+/// The raw bytes of a header map (decode them with `header_map::decode`, which borrows
+/// from them); `None` on any host error.
+pub fn header_map_bytes(map: Map) -> Option<Vec<u8>> {
     let (mut data, mut size) = (null_mut(), 0);
     // SAFETY: see `owned`.
-    let bytes = unsafe {
+    unsafe {
         let status = proxy_get_header_map_pairs(map as u32, &mut data, &mut size);
         owned(status, data, size)
-    };
-    bytes.map_or_else(Vec::new, |b| header_map::decode(&b))
+    }
+}
+
+/// A header map, decoded defensively (`header_map::decode`) into owned pairs; empty on
+/// any host error. For callout answers, read once: the request path borrows instead
+/// ([`header_map_bytes`]).
+pub fn header_pairs(map: Map) -> Vec<(String, String)> {
+    header_map_bytes(map).map_or_else(Vec::new, |bytes| {
+        header_map::decode(&bytes)
+            .into_iter()
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect()
+    })
 }
 
 /// Replaces (or adds) request header `name`.

@@ -5,16 +5,19 @@
 //! in one request are refused (RFC 6750 §2: a client uses one method only), so a
 //! client cannot present one token to the gate and another to the backend.
 
+use std::rc::Rc;
+
 use crate::cookie;
 use crate::error::AuthError;
+use crate::header_map::Header;
 
 /// Where a token may be found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// A header (name lowercased), optionally behind a scheme prefix matched case-insensitively.
     Header {
-        /// Lowercase header name.
-        name: String,
+        /// Lowercase header name (an `Rc`: removing the credential upstream shares it).
+        name: Rc<str>,
         /// e.g. `"Bearer "`; the token is what follows it.
         prefix: Option<String>,
     },
@@ -44,7 +47,7 @@ impl Source {
             return Err("prefix must not be empty (omit it)".into());
         }
         Ok(Source::Header {
-            name: name.to_ascii_lowercase(),
+            name: name.to_ascii_lowercase().into(),
             prefix: prefix.map(str::to_string),
         })
     }
@@ -83,23 +86,26 @@ fn is_token(s: &str) -> bool {
 #[derive(Debug, Clone, Copy)]
 pub struct RequestParts<'a> {
     /// All request headers, names lowercase (as proxy-wasm hosts give them).
-    pub headers: &'a [(String, String)],
+    pub headers: &'a [Header<'a>],
     /// The `:path` as received, query included.
     pub path: &'a str,
 }
 
 /// A token and the sources (indices into the provider's list) it was found in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
-    /// The credential.
-    pub token: String,
+pub struct Found<'a> {
+    /// The credential, borrowed from the request.
+    pub token: &'a str,
     /// Indices of the sources that carried it.
     pub sources: Vec<usize>,
 }
 
 /// Looks in every source. `Ok(None)`: no credential; `MultipleTokens`: two different ones.
-pub fn extract(sources: &[Source], req: RequestParts<'_>) -> Result<Option<Found>, AuthError> {
-    let mut found: Option<Found> = None;
+pub fn extract<'a>(
+    sources: &[Source],
+    req: RequestParts<'a>,
+) -> Result<Option<Found<'a>>, AuthError> {
+    let mut found: Option<Found<'a>> = None;
     for (i, source) in sources.iter().enumerate() {
         for token in candidates(source, req) {
             if token.is_empty() {
@@ -108,7 +114,7 @@ pub fn extract(sources: &[Source], req: RequestParts<'_>) -> Result<Option<Found
             match &mut found {
                 None => {
                     found = Some(Found {
-                        token: token.to_string(),
+                        token,
                         sources: vec![i],
                     })
                 }
@@ -125,7 +131,7 @@ pub fn extract(sources: &[Source], req: RequestParts<'_>) -> Result<Option<Found
 }
 
 /// Every value a source yields in this request (a header or cookie may repeat).
-fn candidates<'a>(source: &'a Source, req: RequestParts<'a>) -> Vec<&'a str> {
+fn candidates<'a>(source: &Source, req: RequestParts<'a>) -> Vec<&'a str> {
     match source {
         Source::Header { name, prefix } => req
             .headers
@@ -189,26 +195,37 @@ pub fn path_without_query_param(path: &str, name: &str) -> String {
 mod tests {
     use super::*;
 
-    fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    fn h<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<Header<'a>> {
         pairs
             .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect()
+    }
+
+    /// What `extract` found, owned (the request it borrows from is local to `run`).
+    #[derive(Debug, PartialEq)]
+    struct Got {
+        token: String,
+        sources: Vec<usize>,
     }
 
     fn run(
         sources: &[Source],
         headers: &[(&str, &str)],
         path: &str,
-    ) -> Result<Option<Found>, AuthError> {
+    ) -> Result<Option<Got>, AuthError> {
         let headers = h(headers);
-        extract(
+        let found = extract(
             sources,
             RequestParts {
                 headers: &headers,
                 path,
             },
-        )
+        )?;
+        Ok(found.map(|f| Got {
+            token: f.token.to_string(),
+            sources: f.sources,
+        }))
     }
 
     #[test]

@@ -13,7 +13,8 @@ use crate::abi;
 use crate::config::Mode;
 use crate::error::AuthError;
 use crate::gate::{self, Authenticated, CacheUse, Denial, Env, HeaderOp, Outcome, Request};
-use crate::metrics::{self, Decision};
+use crate::header_map;
+use crate::metrics::{self, Counter, Decision};
 use crate::response;
 use crate::root::{clock_ms, now_ms, Shared, WaitFor, Waiter};
 use crate::usercheck::{self, OnError, UserStatus};
@@ -184,12 +185,14 @@ impl Waits {
 /// Decides and applies. `waits`: the callouts the request may still pause for;
 /// `user`: a user-check answer already received.
 fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStatus>) -> Step {
-    let headers = abi::header_pairs(abi::Map::RequestHeaders);
+    // The decoded headers borrow from `wire`: no copy of any valid UTF-8 name or value.
+    let wire = abi::header_map_bytes(abi::Map::RequestHeaders).unwrap_or_default();
+    let headers = header_map::decode(&wire);
     let pseudo = |name: &str| {
         headers
             .iter()
             .find(|(n, _)| n == name)
-            .map_or("", |(_, v)| v.as_str())
+            .map_or("", |(_, v)| v.as_ref())
     };
     let request = Request {
         method: pseudo(":method"),
@@ -210,9 +213,9 @@ fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStat
         let env = Env::new(&*keys, &shared.cache).with_revocations(&revocations);
         let verdict = gate::evaluate(config, &env, &request, now_ms / 1000);
         match env.cache_use.get() {
-            Some(CacheUse::Hit) => shared.metrics.count("jwt_gate.cache.hit"),
-            Some(CacheUse::Miss) => shared.metrics.count("jwt_gate.cache.miss"),
-            Some(CacheUse::ForgedHit) => shared.metrics.count("jwt_gate.cache.forged_hit"),
+            Some(CacheUse::Hit) => shared.metrics.count_fixed(Counter::CacheHit),
+            Some(CacheUse::Miss) => shared.metrics.count_fixed(Counter::CacheMiss),
+            Some(CacheUse::ForgedHit) => shared.metrics.count_fixed(Counter::CacheForgedHit),
             None => {}
         }
         verdict
@@ -282,7 +285,7 @@ fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStat
         None if config.mode == Mode::Bypass => Decision::Bypass,
         None => Decision::Allow,
     };
-    shared.metrics.count(decision.metric());
+    shared.metrics.count_fixed(Counter::Decision(decision));
     shared.metrics.flush_if_due(now_ms);
     Step::Forwarded
 }
@@ -299,7 +302,9 @@ fn deny(
 ) -> Step {
     apply(ops);
     log_denial(shared, context_id, "deny", denial, rule);
-    shared.metrics.count(Decision::Deny.metric());
+    shared
+        .metrics
+        .count_fixed(Counter::Decision(Decision::Deny));
     shared.metrics.flush_if_due(now_ms);
     let reply = response::build(&shared.config, denial, path);
     let reply_headers: Vec<(&str, &str)> = reply

@@ -16,6 +16,7 @@ use crate::config::{Config, Credential, Mode, Provider, DECISION_HEADER};
 use crate::cookie;
 use crate::error::AuthError;
 use crate::extract::{self, Found, RequestParts, Source};
+use crate::header_map::Header;
 use crate::keys::Key;
 use crate::keystore::KeyStore;
 use crate::path;
@@ -30,8 +31,8 @@ pub struct Request<'a> {
     pub method: &'a str,
     /// `:path` as received (query included).
     pub path: &'a str,
-    /// All headers, names lowercase.
-    pub headers: &'a [(String, String)],
+    /// All headers, names lowercase (borrowed from the host's buffer when valid UTF-8).
+    pub headers: &'a [Header<'a>],
 }
 
 impl Request<'_> {
@@ -39,7 +40,7 @@ impl Request<'_> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     /// A browser navigation: `Sec-Fetch-Mode: navigate`, or `Accept` naming `text/html`.
@@ -53,13 +54,15 @@ impl Request<'_> {
     }
 }
 
-/// A change to the request headers, applied in order.
+/// A change to the request headers, applied in order. Names and values are `Rc<str>`:
+/// a cache hit sets the claim headers rendered when the token was verified, and
+/// sharing them costs a reference count instead of two allocations per header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderOp {
     /// Remove every value of the header.
-    Remove(String),
+    Remove(Rc<str>),
     /// Replace the header with one value (`:path` included).
-    Set(String, String),
+    Set(Rc<str>, Rc<str>),
 }
 
 /// Why a request is not let through, with what the log line and the reply need.
@@ -124,10 +127,11 @@ pub enum Outcome {
 pub struct Authenticated {
     /// Index into `Config::providers`.
     pub provider: usize,
-    /// The `sub` claim, when it is a string.
-    pub subject: Option<String>,
-    /// Values published for other filters (`filter_state`, `publish_token_hash`).
-    pub state: Vec<(String, String)>,
+    /// The `sub` claim, when it is a string (shared with the cache entry).
+    pub subject: Option<Rc<str>>,
+    /// Values published for other filters (`filter_state`, `publish_token_hash`),
+    /// shared with the cache entry.
+    pub state: Rc<[(String, String)]>,
 }
 
 /// The header that marks a request audit mode would have denied.
@@ -135,7 +139,7 @@ pub struct Authenticated {
 pub fn would_deny_header(denial: &Denial) -> HeaderOp {
     HeaderOp::Set(
         DECISION_HEADER.into(),
-        format!("would-deny; reason={}", denial.error.label()),
+        format!("would-deny; reason={}", denial.error.label()).into(),
     )
 }
 
@@ -160,6 +164,9 @@ impl KeySource for KeyStore {
     }
 }
 
+/// A rendered output header, shared by every cache hit of its token.
+type SharedHeader = (Rc<str>, Rc<str>);
+
 /// What the cache keeps of a verified token: the claims (route requirements read
 /// them), its time claims (re-checked on every hit: a cached token still expires on
 /// time) and its provider's output headers, rendered once, so a hit sets headers
@@ -169,9 +176,9 @@ pub struct Accepted {
     /// The verification result.
     pub verified: Verified,
     times: TimeClaims,
-    headers: Result<Vec<(String, String)>, AuthError>,
-    state: Result<Vec<(String, String)>, AuthError>,
-    subject: Option<String>,
+    headers: Result<Vec<SharedHeader>, AuthError>,
+    state: Result<Rc<[(String, String)]>, AuthError>,
+    subject: Option<Rc<str>>,
     /// The `jti` claim, when it is a string (checked against the revocation list).
     jti: Option<String>,
 }
@@ -179,19 +186,29 @@ pub struct Accepted {
 impl Accepted {
     fn new(provider: &Provider, verified: Verified, token: &str) -> Result<Self, AuthError> {
         let times = TimeClaims::read(&verified.claims)?;
+        // Shared (`Rc`) because every hit hands them out again.
         let headers = provider
             .outputs
-            .render(&verified.claims, &verified.payload_b64);
+            .render(&verified.claims, &verified.payload_b64)
+            .map(|headers| {
+                headers
+                    .into_iter()
+                    .map(|(name, value)| (Rc::from(name), Rc::from(value)))
+                    .collect()
+            });
         let state = if provider.outputs.publishes() {
-            provider.outputs.render_state(&verified.claims, token)
+            provider
+                .outputs
+                .render_state(&verified.claims, token)
+                .map(Rc::from)
         } else {
-            Ok(Vec::new())
+            Ok(Rc::from(Vec::new()))
         };
         let subject = verified
             .claims
             .get("sub")
             .and_then(|v| v.as_str())
-            .map(str::to_string);
+            .map(Rc::from);
         let jti = verified
             .claims
             .get("jti")
@@ -315,14 +332,18 @@ impl<'a> Env<'a> {
 /// Decides `req` at `now` (Unix seconds).
 #[must_use]
 pub fn evaluate(config: &Config, env: &Env<'_>, req: &Request<'_>, now: u64) -> Verdict {
+    // Room for every op one request can produce without growing: the strips, as many
+    // claim headers (the stripped names include them all), the credential's removal.
+    let mut ops = Vec::with_capacity(2 * config.stripped_headers.len() + 4);
     // Only headers the client actually sent need removing: one host call saved per
     // absent header on every request.
-    let mut ops: Vec<HeaderOp> = config
-        .stripped_headers
-        .iter()
-        .filter(|h| req.header(h).is_some())
-        .map(|h| HeaderOp::Remove(h.clone()))
-        .collect();
+    ops.extend(
+        config
+            .stripped_headers
+            .iter()
+            .filter(|h| req.header(h).is_some())
+            .map(|h| HeaderOp::Remove(h.as_str().into())),
+    );
     if config.mode == Mode::Bypass {
         return Verdict {
             rule: None,
@@ -421,7 +442,7 @@ fn authenticate(
                         .map(|state| {
                             Some(Authenticated {
                                 provider: index,
-                                subject: accepted.subject.clone(),
+                                subject: accepted.subject.clone(), // an `Rc`: no copy
                                 state,
                             })
                         });
@@ -457,7 +478,7 @@ fn verify_cached(
     env: &Env<'_>,
     index: usize,
     provider: &Provider,
-    presented: &Presented,
+    presented: &Presented<'_>,
     now: u64,
 ) -> Result<Rc<Accepted>, Failure> {
     let token = presented.value();
@@ -476,7 +497,7 @@ fn verify_cached(
     let verified = match (presented, &provider.credential) {
         (Presented::Token(found), Credential::Jws(_)) => {
             let key_set = env.keys.keys(index).ok_or(AuthError::KeysUnavailable)?;
-            verify::verify(provider, &key_set, &found.token, now).inspect_err(|failure| {
+            verify::verify(provider, &key_set, found.token, now).inspect_err(|failure| {
                 if failure.error == AuthError::BadSignature && token.len() <= FORGED_MAX_TOKEN_BYTES
                 {
                     let until = now.saturating_add(FORGED_TTL_S);
@@ -498,25 +519,28 @@ fn verify_cached(
 }
 
 /// A credential found in the request for one provider.
-enum Presented {
-    /// A JWS from one of the provider's sources.
-    Token(Found),
+enum Presented<'a> {
+    /// A JWS from one of the provider's sources (borrowed from the request).
+    Token(Found<'a>),
     /// An Auth.js session cookie (reassembled from chunks).
     Session(SessionCookie),
 }
 
-impl Presented {
+impl Presented<'_> {
     /// The credential as a string (the cache key).
     fn value(&self) -> &str {
         match self {
-            Presented::Token(found) => &found.token,
+            Presented::Token(found) => found.token,
             Presented::Session(cookie) => &cookie.value,
         }
     }
 }
 
 /// Looks for the provider's credential.
-fn present(provider: &Provider, parts: RequestParts<'_>) -> Result<Option<Presented>, AuthError> {
+fn present<'a>(
+    provider: &Provider,
+    parts: RequestParts<'a>,
+) -> Result<Option<Presented<'a>>, AuthError> {
     match &provider.credential {
         Credential::Jws(jws) => Ok(extract::extract(&jws.sources, parts)?.map(Presented::Token)),
         Credential::AuthJs(authjs) => Ok(authjs.find(parts.headers)?.map(Presented::Session)),
@@ -541,11 +565,11 @@ fn accept(
     provider: &Provider,
     requirement: &Requirement,
     accepted: &Accepted,
-    presented: &Presented,
+    presented: &Presented<'_>,
     req: &Request<'_>,
     now: u64,
     ops: &mut Vec<HeaderOp>,
-) -> Result<Vec<(String, String)>, Denial> {
+) -> Result<Rc<[(String, String)]>, Denial> {
     let provider_denial = |error| Denial {
         provider: Some(provider.name.clone()),
         required_scopes: requirement.required_scopes().to_vec(),
@@ -568,12 +592,13 @@ fn accept(
     if !provider.forward_token {
         remove_credential(provider, presented, req, ops);
     }
+    // `Rc` clones: the values rendered when the token was verified, not copies.
     ops.extend(
         headers
             .iter()
-            .map(|(n, v)| HeaderOp::Set(n.clone(), v.clone())),
+            .map(|(n, v)| HeaderOp::Set(Rc::clone(n), Rc::clone(v))),
     );
-    Ok(state.clone())
+    Ok(Rc::clone(state))
 }
 
 /// Rewrites the `Cookie` headers without the cookies `drop` names.
@@ -586,13 +611,13 @@ fn remove_cookies(req: &Request<'_>, ops: &mut Vec<HeaderOp>, drop: &dyn Fn(&str
         .collect();
     ops.push(HeaderOp::Remove("cookie".into()));
     if !kept.is_empty() {
-        ops.push(HeaderOp::Set("cookie".into(), kept.join("; ")));
+        ops.push(HeaderOp::Set("cookie".into(), kept.join("; ").into()));
     }
 }
 
 fn remove_credential(
     provider: &Provider,
-    presented: &Presented,
+    presented: &Presented<'_>,
     req: &Request<'_>,
     ops: &mut Vec<HeaderOp>,
 ) {
@@ -606,12 +631,12 @@ fn remove_credential(
     let mut path = req.path.to_string();
     for source in found.sources.iter().filter_map(|i| jws.sources.get(*i)) {
         match source {
-            Source::Header { name, .. } => ops.push(HeaderOp::Remove(name.clone())),
+            Source::Header { name, .. } => ops.push(HeaderOp::Remove(Rc::clone(name))),
             Source::Cookie(name) => remove_cookies(req, ops, &|n| n == name),
             Source::Query(name) => path = extract::path_without_query_param(&path, name),
         }
     }
     if path != req.path {
-        ops.push(HeaderOp::Set(":path".into(), path));
+        ops.push(HeaderOp::Set(":path".into(), path.into()));
     }
 }

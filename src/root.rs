@@ -18,7 +18,7 @@ use crate::fast_hash::BuildWordHasher;
 use crate::filter::{self, Filter, Resume};
 use crate::gate::VerifiedCache;
 use crate::keystore::{FetchError, KeyStore};
-use crate::metrics::{self, Decision};
+use crate::metrics::{self, Counter, Decision};
 use crate::remote::MAX_JWKS_BYTES;
 use crate::revocation::{self, Due, Revocations, MAX_LIST_BYTES};
 
@@ -36,8 +36,11 @@ const TICK: Duration = Duration::from_secs(1);
 /// fetches, gauges) still go to the host at once.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    // Looked up on every request: the fast hash (names are ours, see `fast_hash`).
+    // Looked up for the counters without a slot: the fast hash (names are ours, see
+    // `fast_hash`).
     ids: RefCell<HashMap<String, u32, BuildWordHasher>>,
+    /// Ids of the per-request counters by `Counter::slot`, resolved on first use.
+    slots: [Cell<Option<u32>>; Counter::COUNT],
     /// Counts not yet handed to the host: (metric id, delta). A handful of distinct
     /// counters move in a second, so a linear scan beats a map.
     pending: RefCell<Vec<(u32, u64)>>,
@@ -57,9 +60,33 @@ impl Metrics {
 
     /// Adds one to counter `name` inside the VM (see the type's comment).
     pub fn count(&self, name: &str) {
-        let Some(id) = self.id(name, MetricKind::Counter) else {
+        if let Some(id) = self.id(name, MetricKind::Counter) {
+            self.add_pending(id);
+        }
+    }
+
+    /// Adds one to a per-request counter inside the VM, as [`count`](Self::count) does
+    /// with its name, without looking the name up again.
+    pub fn count_fixed(&self, counter: Counter) {
+        let Some(slot) = self.slots.get(counter.slot()) else {
             return;
         };
+        let id = match slot.get() {
+            Some(id) => id,
+            None => {
+                // Not cached on failure: the next request asks the host again, as
+                // `count` would.
+                let Some(id) = self.id(counter.metric(), MetricKind::Counter) else {
+                    return;
+                };
+                slot.set(Some(id));
+                id
+            }
+        };
+        self.add_pending(id);
+    }
+
+    fn add_pending(&self, id: u32) {
         let mut pending = self.pending.borrow_mut();
         match pending.iter_mut().find(|(i, _)| *i == id) {
             Some((_, n)) => *n = n.saturating_add(1),

@@ -11,6 +11,7 @@ use jwt_gate::authjs::{self, AuthJs, RawAuthJs, SessionCookie, DEFAULT_MAX_BYTES
 use jwt_gate::b64;
 use jwt_gate::claims::{validate, ClaimPolicy};
 use jwt_gate::error::AuthError;
+use jwt_gate::header_map::Header;
 use proptest::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -69,9 +70,9 @@ fn provider_for(c: &Case) -> AuthJs {
     provider(c.version, &c.config_cookie)
 }
 
-fn cookie_header(cookies: &[(String, String)]) -> Vec<(String, String)> {
+fn cookie_header(cookies: &[(String, String)]) -> Vec<Header<'static>> {
     let joined: Vec<String> = cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
-    vec![("cookie".to_string(), joined.join("; "))]
+    vec![("cookie".into(), joined.join("; ").into())]
 }
 
 fn session(p: &AuthJs, c: &Case) -> SessionCookie {
@@ -208,10 +209,10 @@ fn chunked_cookie_is_reassembled_in_index_order() {
         c.cookies.reverse();
         let p = provider_for(&c);
         // One Cookie header per chunk, in reverse order.
-        let headers: Vec<(String, String)> = c
+        let headers: Vec<Header<'_>> = c
             .cookies
             .iter()
-            .map(|(n, v)| ("cookie".to_string(), format!("{n}={v}")))
+            .map(|(n, v)| ("cookie".into(), format!("{n}={v}").into()))
             .collect();
         let s = p.find(&headers).unwrap().unwrap();
         let claims = p.decrypt(&s, DEFAULT_MAX_BYTES).unwrap();
@@ -517,9 +518,9 @@ fn payload_must_be_one_strict_json_object() {
 fn no_session_cookie_is_none() {
     let p = provider(5, "authjs.session-token");
     assert_eq!(p.find(&[]), Ok(None));
-    let other = vec![(
-        "cookie".to_string(),
-        "next-auth.session-token=x; authjs.csrf-token=y".to_string(),
+    let other: Vec<Header<'_>> = vec![(
+        "cookie".into(),
+        "next-auth.session-token=x; authjs.csrf-token=y".into(),
     )];
     assert_eq!(p.find(&other), Ok(None));
 }

@@ -9,6 +9,7 @@ use jwt_gate::config::Config;
 use jwt_gate::error::AuthError;
 use jwt_gate::gate::VerifiedCache;
 use jwt_gate::gate::{evaluate, Env, HeaderOp, Outcome, Request};
+use jwt_gate::header_map::Header;
 use jwt_gate::keystore::KeyStore;
 use jwt_gate::response;
 use serde_json::{json, Value};
@@ -48,15 +49,11 @@ fn run(config: &Config, case_name: &str, extra: &[(&str, &str)]) -> Outcome {
         .iter()
         .map(|kv| format!("{}={}", kv[0].as_str().unwrap(), kv[1].as_str().unwrap()))
         .collect();
-    let mut headers = vec![(
-        "cookie".to_string(),
-        format!("theme=dark; {}", cookie.join("; ")),
+    let mut headers: Vec<Header<'_>> = vec![(
+        "cookie".into(),
+        format!("theme=dark; {}", cookie.join("; ")).into(),
     )];
-    headers.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
-    );
+    headers.extend(extra.iter().map(|(k, v)| ((*k).into(), (*v).into())));
     let now = fixtures()["now"].as_u64().unwrap();
     let keys = KeyStore::new(config, now);
     let cache = RefCell::new(VerifiedCache::new(8));
@@ -93,7 +90,7 @@ fn v5_session_cookie_reaches_the_upstream_as_claim_headers_without_the_cookie() 
         };
         let email = case(name)["payload"]["email"].as_str().unwrap().to_string();
         assert!(
-            ops.contains(&HeaderOp::Set("x-user-email".into(), email)),
+            ops.contains(&HeaderOp::Set("x-user-email".into(), email.into())),
             "{name}: {ops:?}"
         );
         assert!(

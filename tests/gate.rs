@@ -8,6 +8,7 @@ use base64::Engine as _;
 use jwt_gate::config::Config;
 use jwt_gate::error::AuthError;
 use jwt_gate::gate::{evaluate, Env, HeaderOp, Outcome, Request, Verdict};
+use jwt_gate::header_map::Header;
 use std::cell::RefCell;
 
 use jwt_gate::gate::{CacheUse, VerifiedCache, FORGED_TTL_S};
@@ -262,7 +263,7 @@ fn cached_token_still_expires_on_time() {
     let cache = RefCell::new(VerifiedCache::new(16));
     let env = Env::new(&keys, &cache);
     let bearer = format!("Bearer {}", token(&good_claims()));
-    let headers = vec![("authorization".to_string(), bearer)];
+    let headers: Vec<Header<'_>> = vec![("authorization".into(), bearer.into())];
     let req = Request {
         method: "GET",
         path: "/api",
@@ -292,7 +293,8 @@ fn a_forged_token_is_refused_from_memory_until_its_ttl_then_verified_again() {
     sig[5] = if sig[5] == 'A' { 'B' } else { 'A' };
     let forged = format!("{head}.{}", sig.into_iter().collect::<String>());
     let ask = |token: &str, now: u64| {
-        let headers = vec![("authorization".to_string(), format!("Bearer {token}"))];
+        let headers: Vec<Header<'_>> =
+            vec![("authorization".into(), format!("Bearer {token}").into())];
         let req = Request {
             method: "GET",
             path: "/api",
@@ -343,9 +345,9 @@ fn revoked_jti_and_sub_are_refused_even_on_a_cache_hit() {
         Revocations::new(c.providers.iter().map(|p| p.revocation.remote.as_ref()));
     let decide = |revocations: &Revocations, claims: &Value| {
         let env = Env::new(&keys, &cache).with_revocations(revocations);
-        let headers = vec![(
-            "authorization".to_string(),
-            format!("Bearer {}", token(claims)),
+        let headers: Vec<Header<'_>> = vec![(
+            "authorization".into(),
+            format!("Bearer {}", token(claims)).into(),
         )];
         let req = Request {
             method: "GET",

@@ -15,6 +15,7 @@
 use std::fmt;
 
 use crate::error::AuthError;
+use crate::header_map::Header;
 
 /// Highest chunk count accepted (64 KiB of cookie needs 17 chunks).
 const MAX_CHUNKS: usize = 64;
@@ -54,7 +55,7 @@ impl fmt::Debug for SessionCookie {
 /// `headers`. `Ok(None)` = none of them is present.
 pub(super) fn find(
     names: &[String],
-    headers: &[(String, String)],
+    headers: &[Header<'_>],
 ) -> Result<Option<SessionCookie>, AuthError> {
     for name in names {
         if let Some(found) = find_one(name, headers)? {
@@ -74,7 +75,7 @@ pub(super) fn chunk_index(name: &str, cookie: &str) -> Option<usize> {
     canonical.then(|| digits.parse().ok()).flatten()
 }
 
-fn find_one(name: &str, headers: &[(String, String)]) -> Result<Option<SessionCookie>, AuthError> {
+fn find_one(name: &str, headers: &[Header<'_>]) -> Result<Option<SessionCookie>, AuthError> {
     let mut whole: Option<&str> = None;
     // Indexed by chunk number; `None` = not (yet) seen.
     let mut chunks: Vec<Option<&str>> = Vec::new();
@@ -139,10 +140,10 @@ fn find_one(name: &str, headers: &[(String, String)]) -> Result<Option<SessionCo
 mod tests {
     use super::*;
 
-    fn headers(cookies: &[&str]) -> Vec<(String, String)> {
+    fn headers<'a>(cookies: &[&'a str]) -> Vec<Header<'a>> {
         cookies
             .iter()
-            .map(|c| ("cookie".to_string(), (*c).to_string()))
+            .map(|c| ("cookie".into(), (*c).into()))
             .collect()
     }
 
@@ -232,7 +233,7 @@ mod tests {
 
     #[test]
     fn cookie_header_name_is_case_insensitive() {
-        let h = vec![("Cookie".to_string(), "s=v".to_string())];
+        let h: Vec<Header<'_>> = vec![("Cookie".into(), "s=v".into())];
         assert_eq!(find(&names(), &h).unwrap().unwrap().value, "v");
     }
 

@@ -33,6 +33,7 @@ pub use self::raw::{OneOrMany, RawAuthJs};
 use crate::config::ConfigError;
 use crate::error::AuthError;
 use crate::extract::Source;
+use crate::header_map::Header;
 use crate::json;
 
 /// Default `max_bytes` for [`AuthJs::decrypt`]: 64 KiB of (reassembled) cookie.
@@ -226,7 +227,7 @@ impl AuthJs {
     /// # Errors
     /// `Malformed` when a chunk is missing, a session cookie name is sent twice with
     /// different values, or the cookie is both whole and chunked; `TooLarge` beyond 64 chunks.
-    pub fn find(&self, headers: &[(String, String)]) -> Result<Option<SessionCookie>, AuthError> {
+    pub fn find(&self, headers: &[Header<'_>]) -> Result<Option<SessionCookie>, AuthError> {
         cookie::find(&self.names, headers)
     }
 

@@ -11,6 +11,7 @@ use hmac::{Hmac, Mac};
 use jwt_gate::config::Config;
 use jwt_gate::error::AuthError;
 use jwt_gate::gate::{evaluate, Env, Outcome, Request, Verdict, VerifiedCache};
+use jwt_gate::header_map::Header;
 use jwt_gate::keystore::KeyStore;
 use serde_json::Value;
 use sha2::Sha256;
@@ -34,9 +35,9 @@ pub fn mint(header: &Value, claims: &Value) -> String {
 
 /// One request through `evaluate` at [`NOW`], with fresh keys and an empty cache.
 pub fn run(config: &Config, method: &str, path: &str, headers: &[(&str, &str)]) -> Verdict {
-    let headers: Vec<(String, String)> = headers
+    let headers: Vec<Header<'_>> = headers
         .iter()
-        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .map(|(k, v)| ((*k).into(), (*v).into()))
         .collect();
     let keys = KeyStore::new(config, NOW);
     let cache = RefCell::new(VerifiedCache::new(16));

@@ -8,6 +8,7 @@ use std::cell::RefCell;
 
 use jwt_gate::config::{Config, ConfigError};
 use jwt_gate::gate::{evaluate, Env, Outcome, Request, VerifiedCache};
+use jwt_gate::header_map::Header;
 use jwt_gate::keystore::KeyStore;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
@@ -489,10 +490,11 @@ fn provider_mutations_never_open_the_gate_to_forged_tokens() {
             let keys = KeyStore::new(&config, NOW);
             let cache = RefCell::new(VerifiedCache::new(4));
             for token in &forged {
-                for headers in [
-                    vec![("authorization".to_string(), format!("Bearer {token}"))],
-                    vec![("cookie".to_string(), format!("access_token={token}"))],
-                ] {
+                let placements: [Vec<Header<'_>>; 2] = [
+                    vec![("authorization".into(), format!("Bearer {token}").into())],
+                    vec![("cookie".into(), format!("access_token={token}").into())],
+                ];
+                for headers in placements {
                     let req = Request {
                         method: "GET",
                         path: "/api/x",

@@ -6,6 +6,7 @@
 use jwt_gate::authjs::{self, AuthJs, RawAuthJs, DEFAULT_MAX_BYTES};
 use jwt_gate::cookie;
 use jwt_gate::error::AuthError;
+use jwt_gate::header_map::Header;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -109,7 +110,7 @@ fn decrypt_header(
     p: &AuthJs,
     header: &str,
 ) -> Result<Result<Option<Value>, AuthError>, TestCaseError> {
-    let headers = vec![("cookie".to_string(), header.to_string())];
+    let headers: Vec<Header<'_>> = vec![("cookie".into(), header.into())];
     Ok(match p.find(&headers) {
         Err(e) => Err(e),
         Ok(None) => Ok(None),

@@ -2,10 +2,12 @@
 //! parameters; removing a credential so it is not forwarded; and decoding the host's
 //! header-map bytes (`header_map::decode`), which come from outside the VM.
 
+use std::borrow::Cow;
+
 use jwt_gate::cookie;
 use jwt_gate::error::AuthError;
 use jwt_gate::extract::{extract, path_without_query_param, Found, RequestParts, Source};
-use jwt_gate::header_map;
+use jwt_gate::header_map::{self, Header};
 use proptest::prelude::*;
 
 use crate::check;
@@ -87,7 +89,7 @@ fn placed() -> impl Strategy<Value = Placed> {
 }
 
 /// Builds the request: headers and `:path`.
-fn build(p: &Placed) -> (Vec<(String, String)>, String) {
+fn build(p: &Placed) -> (Vec<Header<'static>>, String) {
     let mut headers = p.noise_headers.clone();
     let mut cookies = p.noise_cookies.clone();
     let mut params = p.noise_params.clone();
@@ -130,6 +132,10 @@ fn build(p: &Placed) -> (Vec<(String, String)>, String) {
     } else {
         format!("/p?{}", params.join("&"))
     };
+    let headers = headers
+        .into_iter()
+        .map(|(n, v)| (n.into(), v.into()))
+        .collect();
     (headers, path)
 }
 
@@ -149,7 +155,7 @@ fn the_token_is_found_in_exactly_the_sources_that_carry_it() {
         let expected = match &p.other {
             Some((_, t)) if *t != p.token && !places.is_empty() => Err(AuthError::MultipleTokens),
             Some((i, t)) if places.is_empty() => Ok(Some(Found {
-                token: t.clone(),
+                token: t.as_str(),
                 sources: vec![*i],
             })),
             Some((i, _)) => {
@@ -159,13 +165,13 @@ fn the_token_is_found_in_exactly_the_sources_that_carry_it() {
                     all.sort_unstable();
                 }
                 Ok(Some(Found {
-                    token: p.token.clone(),
+                    token: p.token.as_str(),
                     sources: all,
                 }))
             }
             None if places.is_empty() => Ok(None),
             None => Ok(Some(Found {
-                token: p.token.clone(),
+                token: p.token.as_str(),
                 sources: places,
             })),
         };
@@ -230,8 +236,8 @@ fn a_removed_credential_is_gone_and_nothing_else_is() {
             prop_assert_eq!(others(&stripped), others(&path));
 
             let header = cookies.join("; ");
-            let kept = cookie::without(&header, "access_token")
-                .map(|h| vec![("cookie".to_string(), h)])
+            let kept: Vec<Header<'_>> = cookie::without(&header, "access_token")
+                .map(|h| vec![("cookie".into(), h.into())])
                 .unwrap_or_default();
             let cookie_only = [Source::cookie("access_token").unwrap()];
             prop_assert_eq!(
@@ -284,12 +290,13 @@ fn header_maps_decode_exactly_and_truncated_ones_to_a_prefix() {
         strategy,
         |(pairs, cut, truncate), tally| {
             let wire = serialize(&pairs);
-            let lossy: Vec<(String, String)> = pairs
+            // The reference decode: an owned lossy copy of every name and value.
+            let lossy: Vec<Header<'_>> = pairs
                 .iter()
                 .map(|(n, v)| {
                     (
-                        String::from_utf8_lossy(n).into_owned(),
-                        String::from_utf8_lossy(v).into_owned(),
+                        Cow::Owned(String::from_utf8_lossy(n).into_owned()),
+                        Cow::Owned(String::from_utf8_lossy(v).into_owned()),
                     )
                 })
                 .collect();
@@ -301,7 +308,14 @@ fn header_maps_decode_exactly_and_truncated_ones_to_a_prefix() {
                 );
                 tally.saw("truncated");
             } else {
-                prop_assert_eq!(header_map::decode(&wire), lossy);
+                let got = header_map::decode(&wire);
+                prop_assert_eq!(&got, &lossy);
+                // Valid UTF-8 is borrowed from the wire, only invalid bytes are copied.
+                for ((name, value), (raw_name, raw_value)) in got.iter().zip(&pairs) {
+                    let borrowed = |text: &Cow<'_, str>| matches!(text, Cow::Borrowed(_));
+                    prop_assert_eq!(borrowed(name), std::str::from_utf8(raw_name).is_ok());
+                    prop_assert_eq!(borrowed(value), std::str::from_utf8(raw_value).is_ok());
+                }
                 tally.saw("whole");
             }
             Ok(())

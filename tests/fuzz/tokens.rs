@@ -11,6 +11,7 @@ use base64::Engine as _;
 use jwt_gate::alg::Alg;
 use jwt_gate::config::Config;
 use jwt_gate::gate::{evaluate, Env, HeaderOp, Outcome, Request, VerifiedCache};
+use jwt_gate::header_map::Header;
 use jwt_gate::jws::{self, Limits};
 use jwt_gate::keys::Key;
 use jwt_gate::keystore::KeyStore;
@@ -52,14 +53,14 @@ enum Placement {
 /// Runs one request through the gate: `Ok(x-user-id values)` when it is forwarded,
 /// `Err(reason)` when it is denied.
 fn gate(path: &str, token: &str, placement: Placement) -> Result<Vec<String>, &'static str> {
-    let header = match placement {
-        Placement::Bearer => ("authorization".to_string(), format!("Bearer {token}")),
+    let header: Header<'_> = match placement {
+        Placement::Bearer => ("authorization".into(), format!("Bearer {token}").into()),
         Placement::Cookie => (
-            "cookie".to_string(),
-            format!("theme=dark; access_token={token}"),
+            "cookie".into(),
+            format!("theme=dark; access_token={token}").into(),
         ),
     };
-    let headers = vec![header, ("x-user-id".to_string(), "spoofed".to_string())];
+    let headers = vec![header, ("x-user-id".into(), "spoofed".into())];
     GATE.with(|config| {
         let keys = KeyStore::new(config, NOW);
         let cache = RefCell::new(VerifiedCache::new(4));
@@ -77,7 +78,7 @@ fn gate(path: &str, token: &str, placement: Placement) -> Result<Vec<String>, &'
             Outcome::Forward { ops, .. } => Ok(ops
                 .iter()
                 .filter_map(|op| match op {
-                    HeaderOp::Set(n, v) if n == "x-user-id" => Some(v.clone()),
+                    HeaderOp::Set(n, v) if &**n == "x-user-id" => Some(v.to_string()),
                     _ => None,
                 })
                 .collect()),

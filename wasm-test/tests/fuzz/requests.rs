@@ -11,6 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jwt_gate::config::Config;
 use jwt_gate::gate::{evaluate, Env, HeaderOp, Outcome, Request, VerifiedCache};
+use jwt_gate::header_map::Header;
 use jwt_gate::keystore::KeyStore;
 use jwt_gate::response;
 use proptest::prelude::*;
@@ -243,20 +244,15 @@ fn wire_headers(r: &Req) -> (Wire, bool) {
 /// What the core decides for the same headers (read lossily, as the filter does), and
 /// the rule that decided.
 fn native(config: &Config, wire: &[(Vec<u8>, Vec<u8>)]) -> (Option<usize>, Decision) {
-    let headers: Vec<(String, String)> = wire
+    let headers: Vec<Header<'_>> = wire
         .iter()
-        .map(|(n, v)| {
-            (
-                String::from_utf8_lossy(n).into_owned(),
-                String::from_utf8_lossy(v).into_owned(),
-            )
-        })
+        .map(|(n, v)| (String::from_utf8_lossy(n), String::from_utf8_lossy(v)))
         .collect();
     let pseudo = |name: &str| {
         headers
             .iter()
             .find(|(n, _)| n == name)
-            .map_or("", |(_, v)| v.as_str())
+            .map_or("", |(_, v)| v.as_ref())
     };
     let request = Request {
         method: pseudo(":method"),
@@ -270,7 +266,7 @@ fn native(config: &Config, wire: &[(Vec<u8>, Vec<u8>)]) -> (Option<usize>, Decis
         Outcome::Forward { ops, .. } => Ok(ops
             .into_iter()
             .filter_map(|op| match op {
-                HeaderOp::Set(n, v) if n == "x-user-id" => Some(v),
+                HeaderOp::Set(n, v) if &*n == "x-user-id" => Some(v.to_string()),
                 _ => None,
             })
             .collect()),
