@@ -23,6 +23,8 @@ build: target-installed ## build the filter (.wasm, then wasm-opt -O2) and the n
 
 unit: ## native unit + conformance tests of the filter crate, a short fuzz run, the no-unwrap check
 	bash scripts/check-unwrap.sh
+	bash scripts/check-unwrap.sh crypto/src
+	cargo test -p jwt-gate-crypto
 	cargo test -p jwt-gate
 
 wasm-test: build ## integration tests of the real .wasm in the embedded host (a short fuzz run included)
@@ -63,9 +65,12 @@ lint: ## rustfmt check + clippy -D warnings (wasm filter and native host)
 	cargo fmt --all -- --check
 	cargo clippy -p jwt-gate --target $(WASM_TARGET) -- -D warnings
 	cargo clippy -p jwt-gate --tests -- -D warnings
+	cargo clippy -p jwt-gate-crypto --target $(WASM_TARGET) -- -D warnings
+	cargo clippy -p jwt-gate-crypto --tests -- -D warnings
 	cargo clippy -p jwt-gate --features schema --lib -- -D warnings
 	cargo clippy -p wasm-test --all-targets -- -D warnings
 	bash scripts/check-unwrap.sh
+	bash scripts/check-unwrap.sh crypto/src
 	@! grep -rn 'proxy_wasm' src --include=*.rs | grep -v -e '^src/lib.rs' -e '^src/root.rs' -e '^src/filter.rs' \
 		|| { echo "proxy_wasm used outside the glue modules"; exit 1; }
 

@@ -11,7 +11,10 @@ pub mod claim_path;
 pub mod claims;
 pub mod config;
 pub mod cookie;
-pub mod crypto;
+/// Signature primitives: the `jwt-gate-crypto` crate of this workspace (`crypto/`),
+/// a crate of its own so that the release build can optimize it for speed while the
+/// rest of the filter is optimized for size.
+pub use jwt_gate_crypto as crypto;
 pub mod error;
 pub mod extract;
 pub mod fast_hash;
