@@ -10,11 +10,13 @@
 -- token comes back only after the whole pool has gone by, however short each run is.
 -- done() prints one machine-readable line, read by bench/bench.py.
 --
--- With BENCH_PACE_MS set, each connection waits that many milliseconds after every
--- response before its next request: a fixed, unsaturated rate (16 connections × 8 ms ≈
--- 2,000 req/s), where latency is the request's own time instead of queueing behind the
--- other connections. wrk decides whether a script paces when it loads it, so delay() is
--- defined only then.
+-- With BENCH_PACE_MS set, each connection waits a random time of that mean (an
+-- exponential draw, so arrivals are Poisson) after every response before its next
+-- request: an unsaturated rate (16 connections × 8 ms ≈ 2,000 req/s), where latency is
+-- the request's own time instead of queueing behind the other connections. A fixed
+-- pause would keep the 16 connections in lock step (they start together), and every
+-- request would queue behind a burst of 15 others. wrk decides whether a script paces
+-- when it loads it, so delay() is defined only then.
 
 local requests = {}
 local next_index = 0
@@ -33,8 +35,10 @@ end
 
 local pace_ms = tonumber(os.getenv("BENCH_PACE_MS") or "")
 if pace_ms ~= nil and pace_ms > 0 then
+  math.randomseed(os.time())
   function delay()
-    return pace_ms
+    -- wrk truncates to whole milliseconds; the mean stays within half a millisecond.
+    return -math.log(1 - math.random()) * pace_ms + 0.5
   end
 end
 
