@@ -188,17 +188,7 @@ fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStat
     // The decoded headers borrow from `wire`: no copy of any valid UTF-8 name or value.
     let wire = abi::header_map_bytes(abi::Map::RequestHeaders).unwrap_or_default();
     let headers = header_map::decode(&wire);
-    let pseudo = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or("", |(_, v)| v.as_ref())
-    };
-    let request = Request {
-        method: pseudo(":method"),
-        path: pseudo(":path"),
-        headers: &headers,
-    };
+    let request = Request::from_headers(&headers);
     // Without a clock no `exp` can be checked: refuse rather than guess (0 would make
     // every expired token look fresh).
     let Some(now_ms) = clock_ms() else {

@@ -35,7 +35,24 @@ pub struct Request<'a> {
     pub headers: &'a [Header<'a>],
 }
 
-impl Request<'_> {
+impl<'a> Request<'a> {
+    /// The request of a decoded header map: method and path from its `:method` and
+    /// `:path` pseudo-headers (empty when absent).
+    #[must_use]
+    pub fn from_headers(headers: &'a [Header<'a>]) -> Self {
+        let pseudo = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("", |(_, v)| v.as_ref())
+        };
+        Request {
+            method: pseudo(":method"),
+            path: pseudo(":path"),
+            headers,
+        }
+    }
+
     fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

@@ -248,17 +248,7 @@ fn native(config: &Config, wire: &[(Vec<u8>, Vec<u8>)]) -> (Option<usize>, Decis
         .iter()
         .map(|(n, v)| (String::from_utf8_lossy(n), String::from_utf8_lossy(v)))
         .collect();
-    let pseudo = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or("", |(_, v)| v.as_ref())
-    };
-    let request = Request {
-        method: pseudo(":method"),
-        path: pseudo(":path"),
-        headers: &headers,
-    };
+    let request = Request::from_headers(&headers);
     let keys = KeyStore::new(config, NOW);
     let cache = RefCell::new(VerifiedCache::new(4));
     let verdict = evaluate(config, &Env::new(&keys, &cache), &request, NOW);
