@@ -36,20 +36,7 @@ fn three() -> Host {
 }
 
 fn request(host: &mut Host, token: &str) -> (u32, Action) {
-    let id = host.init_http_context();
-    let auth = format!("Bearer {token}");
-    let action = host.call_on_request_headers(
-        id,
-        &[
-            (":method", "GET"),
-            (":path", "/api"),
-            (":authority", "gw"),
-            ("authorization", auth.as_str()),
-        ],
-        true,
-    );
-    assert!(host.trap().is_none(), "{:?}", host.trap_details());
-    (id, action)
+    util::jwks::send(host, token)
 }
 
 /// The one pending fetch's cluster and token.

@@ -32,19 +32,7 @@ fn host_with(extra: &Value) -> Host {
 }
 
 fn request(host: &mut Host, token: &str) -> (u32, Action) {
-    let id = host.init_http_context();
-    let auth = format!("Bearer {token}");
-    let action = host.call_on_request_headers(
-        id,
-        &[
-            (":method", "GET"),
-            (":path", "/api"),
-            (":authority", "gw"),
-            ("authorization", auth.as_str()),
-        ],
-        true,
-    );
-    (id, action)
+    util::jwks::send(host, token)
 }
 
 fn status(host: &Host, id: u32) -> Option<u32> {

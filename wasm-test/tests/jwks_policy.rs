@@ -38,19 +38,7 @@ fn host(policy: &Value) -> Host {
 /// Sends a request; answers nothing. Returns the local reply's status, or 200 once
 /// forwarded, or 0 while it waits for a fetch.
 fn request(host: &mut Host) -> u32 {
-    let id = host.init_http_context();
-    let auth = format!("Bearer {}", token());
-    let action = host.call_on_request_headers(
-        id,
-        &[
-            (":method", "GET"),
-            (":path", "/api"),
-            (":authority", "gw"),
-            ("authorization", auth.as_str()),
-        ],
-        true,
-    );
-    assert!(host.trap().is_none(), "{:?}", host.trap_details());
+    let (id, action) = util::jwks::send(host, &token());
     if let Some(reply) = host.local_response(id) {
         if reply.status == 503 {
             assert!(reply.header("retry-after").is_some(), "{reply:?}");

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use rsa::pkcs8::DecodePublicKey;
 use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
-use wasm_test::Host;
+use wasm_test::{Action, Host};
 
 use super::mint::{claims, fixture_key, mint_with_key};
 use super::{jwt_gate_wasm, NOW};
@@ -45,4 +45,23 @@ pub fn started(config: &Value, clusters: &[&str]) -> Host {
         .with_now(UNIX_EPOCH + Duration::from_secs(NOW));
     assert!(host.start_plugin(), "{:?}", host.logs());
     host
+}
+
+/// `GET /api` with `token` as its Bearer credential on a new stream: the stream id and
+/// the filter's action. Panics (with the trap) if the VM trapped.
+pub fn send(host: &mut Host, token: &str) -> (u32, Action) {
+    let id = host.init_http_context();
+    let auth = format!("Bearer {token}");
+    let action = host.call_on_request_headers(
+        id,
+        &[
+            (":method", "GET"),
+            (":path", "/api"),
+            (":authority", "gw"),
+            ("authorization", auth.as_str()),
+        ],
+        true,
+    );
+    assert!(host.trap().is_none(), "{:?}", host.trap_details());
+    (id, action)
 }
