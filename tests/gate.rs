@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jwt_gate::config::Config;
 use jwt_gate::error::AuthError;
-use jwt_gate::gate::{evaluate, Env, HeaderOp, Outcome, Request, Verdict};
+use jwt_gate::gate::{evaluate, Env, HeaderOp, Outcome, Request};
 use jwt_gate::header_map::Header;
 use std::cell::RefCell;
 
@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 mod common;
 
-use common::{denied, mint, run, NOW, SECRET};
+use common::{denied, forwarded_ops, mint, run, NOW, SECRET};
 
 fn good_claims() -> Value {
     json!({"iss": "https://issuer.test", "aud": "api", "sub": "user-1", "exp": NOW + 300, "roles": ["reader"], "scope": "read write"})
@@ -35,17 +35,6 @@ fn config(extra_top: &str) -> Config {
              "from": [{{"header": "authorization", "prefix": "Bearer "}}, {{"cookie": "access_token"}}]}}}}{extra_top}}}"#
     );
     Config::parse(doc.as_bytes(), &|_| None).unwrap().0
-}
-
-fn forwarded_ops(v: &Verdict) -> &[HeaderOp] {
-    match &v.outcome {
-        Outcome::Forward {
-            ops,
-            would_deny: None,
-            ..
-        } => ops,
-        other => panic!("expected forward, got {other:?}"),
-    }
 }
 
 #[test]

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 mod common;
 
-use common::{denied, mint, run, NOW, SECRET};
+use common::{denied, forwarded_ops, mint, run, NOW, SECRET};
 
 fn claims() -> Value {
     json!({"iss": "https://issuer.test", "aud": "api", "sub": "user-1", "exp": NOW + 300})
@@ -26,17 +26,6 @@ fn config(provider_extra: &str, extra_top: &str) -> Config {
              "keys": [{{"secret": "{SECRET}"}}], "claim_headers": {{"x-user-id": "sub"}}{provider_extra}}}}}{extra_top}}}"#
     );
     Config::parse(doc.as_bytes(), &|_| None).unwrap().0
-}
-
-fn forwarded_ops(v: &Verdict) -> &[HeaderOp] {
-    match &v.outcome {
-        Outcome::Forward {
-            ops,
-            would_deny: None,
-            ..
-        } => ops,
-        other => panic!("expected forward, got {other:?}"),
-    }
 }
 
 fn with_bearer(config: &Config, token: &str) -> Verdict {

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use jwt_gate::config::Config;
 use jwt_gate::error::AuthError;
-use jwt_gate::gate::{evaluate, Env, Outcome, Request, Verdict, VerifiedCache};
+use jwt_gate::gate::{evaluate, Env, HeaderOp, Outcome, Request, Verdict, VerifiedCache};
 use jwt_gate::header_map::Header;
 use jwt_gate::keystore::KeyStore;
 use serde_json::Value;
@@ -58,5 +58,18 @@ pub fn denied(v: &Verdict) -> AuthError {
     match &v.outcome {
         Outcome::Deny { denial, .. } => denial.error.clone(),
         other => panic!("expected a denial, got {other:?}"),
+    }
+}
+
+/// The header operations of a forwarded request that audit mode would not have denied
+/// (panics on anything else).
+pub fn forwarded_ops(v: &Verdict) -> &[HeaderOp] {
+    match &v.outcome {
+        Outcome::Forward {
+            ops,
+            would_deny: None,
+            ..
+        } => ops,
+        other => panic!("expected forward, got {other:?}"),
     }
 }
