@@ -2,9 +2,12 @@
 //! padding, no whitespace, and unused trailing bits set to zero, so every byte string
 //! has exactly one accepted encoding (no token malleability through the encoding).
 
+use std::fmt;
+
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
+use base64::DecodeSliceError;
 use base64::Engine as _;
 
 /// base64url, padding forbidden, trailing bits must be zero.
@@ -21,6 +24,50 @@ const URL_STRICT: GeneralPurpose = GeneralPurpose::new(
 #[must_use]
 pub fn decode_url(s: &str) -> Option<Vec<u8>> {
     URL_STRICT.decode(s).ok()
+}
+
+/// Decodes strict base64url like [`decode_url`] and hands the bytes to `f`, decoding
+/// into a stack buffer when they fit (a token header always does): no allocation.
+pub fn with_decoded<R>(s: &str, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+    let mut buf = [0u8; STACK_DECODE_BYTES];
+    match URL_STRICT.decode_slice(s, &mut buf) {
+        Ok(len) => buf.get(..len).map(f),
+        Err(DecodeSliceError::OutputSliceTooSmall) => decode_url(s).map(|v| f(&v)),
+        Err(DecodeSliceError::DecodeError(_)) => None,
+    }
+}
+
+/// Stack room of [`with_decoded`].
+const STACK_DECODE_BYTES: usize = 384;
+
+/// Up to `N` decoded bytes held inline, e.g. a signature (no allocation).
+#[derive(Clone, Copy)]
+pub struct Inline<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Inline<N> {
+    /// The bytes.
+    #[must_use]
+    pub fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> fmt::Debug for Inline<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Inline({} bytes)", self.len)
+    }
+}
+
+/// Decodes strict base64url into at most `N` bytes without allocating; `None` when
+/// invalid or longer.
+#[must_use]
+pub fn decode_url_inline<const N: usize>(s: &str) -> Option<Inline<N>> {
+    let mut bytes = [0u8; N];
+    let len = URL_STRICT.decode_slice(s, &mut bytes).ok()?;
+    Some(Inline { bytes, len })
 }
 
 /// Encodes bytes as base64url without padding.
@@ -42,6 +89,28 @@ mod tests {
             let text = encode_url(&bytes);
             assert!(!text.contains('='));
             assert_eq!(decode_url(&text), Some(bytes));
+        }
+    }
+
+    /// The allocation-free decoders must accept and refuse exactly what `decode_url`
+    /// does, on both sides of the stack buffer's size.
+    #[test]
+    fn stack_decoders_agree_with_decode_url() {
+        let mut inputs: Vec<String> = (0..600usize)
+            .map(|len| {
+                let bytes: Vec<u8> = (0..len).map(|i| (i * 131 % 251) as u8).collect();
+                encode_url(&bytes)
+            })
+            .collect();
+        inputs.extend(["YQ==", "YR", "Y", "+/8", "YW I", "-_8", ""].map(String::from));
+        for text in &inputs {
+            let want = decode_url(text);
+            assert_eq!(with_decoded(text, <[u8]>::to_vec), want, "{text}");
+            let inline = decode_url_inline::<130>(text).map(|b| b.as_slice().to_vec());
+            match &want {
+                Some(bytes) if bytes.len() <= 130 => assert_eq!(inline.as_ref(), Some(bytes)),
+                _ => assert_eq!(inline, None, "{text}"),
+            }
         }
     }
 

@@ -25,10 +25,20 @@ pub struct ClaimPolicy {
 
 /// Checks `claims` (a JSON object) against `policy` at `now` (Unix seconds).
 pub fn validate(claims: &Value, policy: &ClaimPolicy, now: u64) -> Result<(), AuthError> {
+    validated_times(claims, policy, now).map(|_| ())
+}
+
+/// [`validate`], returning the time claims it read (the cache keeps them: read once).
+pub fn validated_times(
+    claims: &Value,
+    policy: &ClaimPolicy,
+    now: u64,
+) -> Result<TimeClaims, AuthError> {
     let obj = claims
         .as_object()
         .ok_or(AuthError::Malformed("token payload is not a JSON object"))?;
-    TimeClaims::read(claims)?.check(policy, now)?;
+    let times = TimeClaims::read(claims)?;
+    times.check(policy, now)?;
     if let Some(issuer) = &policy.issuer {
         if obj.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) {
             return Err(AuthError::BadIssuer);
@@ -39,7 +49,7 @@ pub fn validate(claims: &Value, policy: &ClaimPolicy, now: u64) -> Result<(), Au
             return Err(AuthError::BadAudience);
         }
     }
-    Ok(())
+    Ok(times)
 }
 
 /// A payload's `exp`, `nbf` and `iat`, read once: a cached token re-checks only these

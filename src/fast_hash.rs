@@ -2,10 +2,10 @@
 //! verified-token cache index, metric ids). SipHash (std's default) costs about a
 //! microsecond for a 300-byte token under V8; this costs a few dozen nanoseconds.
 //!
-//! Unkeyed is safe here because an attacker cannot choose what is *inserted*: the
-//! token cache only stores tokens that verified, metric names are ours. A colliding
-//! lookup still compares the whole key, so a collision can never return another
-//! key's entry.
+//! Unkeyed is safe here because colliding keys cannot pile up: the token cache keeps
+//! one entry per hash (a colliding token, even a forged one the attacker picked, only
+//! replaces it), and metric names are ours. A lookup still compares the whole key, so a
+//! collision can never return another key's entry.
 
 use std::hash::{BuildHasherDefault, Hasher};
 

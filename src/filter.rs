@@ -244,7 +244,9 @@ fn process(shared: &Shared, context_id: u32, waits: Waits, user: Option<UserStat
             authenticated: Some(who),
         } => match check_user(shared, context_id, &who, waits.user, user, now_ms) {
             UserGate::Pass => {
-                publish(&who.state);
+                if let Some(state) = &who.state {
+                    publish(state);
+                }
                 (ops, would_deny)
             }
             UserGate::Wait => return Step::Waiting,

@@ -10,7 +10,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use crate::authjs::SessionCookie;
-use crate::cache::TokenCache;
+use crate::cache::{TokenCache, TokenKey};
 use crate::claims::TimeClaims;
 use crate::config::{Config, Credential, Mode, Provider, DECISION_HEADER};
 use crate::cookie;
@@ -147,8 +147,8 @@ pub struct Authenticated {
     /// The `sub` claim, when it is a string (shared with the cache entry).
     pub subject: Option<Rc<str>>,
     /// Values published for other filters (`filter_state`, `publish_token_hash`),
-    /// shared with the cache entry.
-    pub state: Rc<[(String, String)]>,
+    /// shared with the cache entry; `None` when the provider publishes nothing.
+    pub state: Option<Published>,
 }
 
 /// The header that marks a request audit mode would have denied.
@@ -184,6 +184,9 @@ impl KeySource for KeyStore {
 /// A rendered output header, shared by every cache hit of its token.
 type SharedHeader = (Rc<str>, Rc<str>);
 
+/// Values published for other filters, shared by every cache hit of its token.
+pub type Published = Rc<[(String, String)]>;
+
 /// What the cache keeps of a verified token: the claims (route requirements read
 /// them), its time claims (re-checked on every hit: a cached token still expires on
 /// time) and its provider's output headers, rendered once, so a hit sets headers
@@ -194,41 +197,37 @@ pub struct Accepted {
     pub verified: Verified,
     times: TimeClaims,
     headers: Result<Vec<SharedHeader>, AuthError>,
-    state: Result<Rc<[(String, String)]>, AuthError>,
+    state: Result<Option<Published>, AuthError>,
     subject: Option<Rc<str>>,
-    /// The `jti` claim, when it is a string (checked against the revocation list).
+    /// The `jti` claim, when it is a string and a revocation list is consulted.
     jti: Option<String>,
 }
 
 impl Accepted {
     fn new(provider: &Provider, verified: Verified, token: &str) -> Result<Self, AuthError> {
-        let times = TimeClaims::read(&verified.claims)?;
+        let times = verified.times;
         // Shared (`Rc`) because every hit hands them out again.
         let headers = provider
             .outputs
-            .render(&verified.claims, &verified.payload_b64)
-            .map(|headers| {
-                headers
-                    .into_iter()
-                    .map(|(name, value)| (Rc::from(name), Rc::from(value)))
-                    .collect()
-            });
+            .render(&verified.claims, &verified.payload_b64);
         let state = if provider.outputs.publishes() {
             provider
                 .outputs
                 .render_state(&verified.claims, token)
-                .map(Rc::from)
+                .map(|state| Some(Rc::from(state)))
         } else {
-            Ok(Rc::from(Vec::new()))
+            Ok(None)
         };
         let subject = verified
             .claims
             .get("sub")
             .and_then(|v| v.as_str())
             .map(Rc::from);
-        let jti = verified
-            .claims
-            .get("jti")
+        let jti = provider
+            .revocation
+            .remote
+            .as_ref()
+            .and_then(|_| verified.claims.get("jti"))
             .and_then(|v| v.as_str())
             .map(str::to_string);
         Ok(Accepted {
@@ -499,13 +498,14 @@ fn verify_cached(
     now: u64,
 ) -> Result<Rc<Accepted>, Failure> {
     let token = presented.value();
-    let hit = env.cache.borrow_mut().accepted.get(index, token);
+    let key = TokenKey::new(token);
+    let hit = env.cache.borrow_mut().accepted.get(index, &key);
     if let Some(accepted) = hit {
         env.cache_use.set(Some(CacheUse::Hit));
         accepted.times.check(&provider.policy, now)?;
         return Ok(accepted);
     }
-    let forged_until = env.cache.borrow_mut().forged.get(index, token);
+    let forged_until = env.cache.borrow_mut().forged.get(index, &key);
     if forged_until.is_some_and(|until| now < until) {
         env.cache_use.set(Some(CacheUse::ForgedHit));
         return Err(Failure::from(AuthError::BadSignature));
@@ -518,7 +518,7 @@ fn verify_cached(
                 if failure.error == AuthError::BadSignature && token.len() <= FORGED_MAX_TOKEN_BYTES
                 {
                     let until = now.saturating_add(FORGED_TTL_S);
-                    env.cache.borrow_mut().forged.insert(index, token, until);
+                    env.cache.borrow_mut().forged.insert(index, &key, until);
                 }
             })?
         }
@@ -531,7 +531,7 @@ fn verify_cached(
     env.cache
         .borrow_mut()
         .accepted
-        .insert(index, token, Rc::clone(&accepted));
+        .insert(index, &key, Rc::clone(&accepted));
     Ok(accepted)
 }
 
@@ -586,7 +586,7 @@ fn accept(
     req: &Request<'_>,
     now: u64,
     ops: &mut Vec<HeaderOp>,
-) -> Result<Rc<[(String, String)]>, Denial> {
+) -> Result<Option<Published>, Denial> {
     let provider_denial = |error| Denial {
         provider: Some(provider.name.clone()),
         required_scopes: requirement.required_scopes().to_vec(),
@@ -615,7 +615,7 @@ fn accept(
             .iter()
             .map(|(n, v)| HeaderOp::Set(Rc::clone(n), Rc::clone(v))),
     );
-    Ok(Rc::clone(state))
+    Ok(state.clone())
 }
 
 /// Rewrites the `Cookie` headers without the cookies `drop` names.

@@ -7,10 +7,13 @@
 //! and stops at 128 levels of nesting, so this parser cannot overflow the stack even if
 //! `max_depth` is set higher.
 
+use std::borrow::Cow;
 use std::cell::Cell;
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
 /// Why a document was rejected. The message never repeats string values from the input
@@ -67,6 +70,42 @@ pub fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, JsonError> 
         found: &found,
     };
     let result = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+    finish(result, &found, max_depth)
+}
+
+/// Parses `bytes` as one JSON object, as strictly as [`parse_strict`], but hands each
+/// member to `member` in document order instead of building a map (a token header is
+/// read once, for four fields: no map, no owned keys). `Ok(false)`: valid JSON, but
+/// not an object.
+pub fn parse_members(
+    bytes: &[u8],
+    max_depth: usize,
+    member: &mut dyn FnMut(&str, Value),
+) -> Result<bool, JsonError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return parse_strict(bytes, max_depth).map(|_| false);
+    }
+    let found = Cell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let seed = Members {
+        values: Strict {
+            depth: 0,
+            max_depth,
+            found: &found,
+        },
+        member,
+    };
+    let result = seed.deserialize(&mut de).and_then(|()| de.end());
+    finish(result, &found, max_depth).map(|()| true)
+}
+
+/// serde_json's error, or what a visitor found, as a [`JsonError`].
+fn finish<T>(
+    result: Result<T, serde_json::Error>,
+    found: &Cell<Option<Found>>,
+    max_depth: usize,
+) -> Result<T, JsonError> {
     match (result, found.take()) {
         (Ok(value), _) => Ok(value),
         (Err(e), Some(Found::Duplicate(key))) => Err(JsonError::DuplicateKey {
@@ -79,6 +118,79 @@ pub fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, JsonError> 
             Err(JsonError::TooDeep { max_depth })
         }
         (Err(e), None) => Err(JsonError::Invalid(e.to_string())),
+    }
+}
+
+/// The top-level object of [`parse_members`]: keys borrowed from the input when they
+/// hold no escape, values parsed by [`Strict`] one level down.
+struct Members<'f, 'm> {
+    values: Strict<'f>,
+    member: &'m mut dyn FnMut(&str, Value),
+}
+
+impl<'de> DeserializeSeed<'de> for Members<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Members<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let inner = self.values.nested()?;
+        let mut seen: BTreeSet<Cow<'de, str>> = BTreeSet::new();
+        while let Some(key) = map.next_key_seed(Key)? {
+            if seen.contains(&key) {
+                self.values
+                    .found
+                    .set(Some(Found::Duplicate(key.into_owned())));
+                return Err(de::Error::custom("duplicate key"));
+            }
+            (self.member)(&key, map.next_value_seed(inner)?);
+            seen.insert(key);
+        }
+        Ok(())
+    }
+}
+
+/// An object key, borrowed when the input holds it verbatim.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
     }
 }
 
@@ -157,12 +269,16 @@ impl<'de> Visitor<'de> for Strict<'_> {
         let inner = self.nested()?;
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                self.found.set(Some(Found::Duplicate(key)));
-                return Err(de::Error::custom("duplicate key"));
+            // One search of the map per key: the vacant entry takes the value.
+            match object.entry(key) {
+                Entry::Occupied(held) => {
+                    self.found.set(Some(Found::Duplicate(held.key().clone())));
+                    return Err(de::Error::custom("duplicate key"));
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(map.next_value_seed(inner)?);
+                }
             }
-            let value = map.next_value_seed(inner)?;
-            object.insert(key, value);
         }
         Ok(Value::Object(object))
     }
@@ -193,6 +309,49 @@ mod tests {
             parse_strict(b"18446744073709551615", 0).unwrap(),
             json!(u64::MAX)
         );
+    }
+
+    /// `parse_members` must accept and refuse exactly what `parse_strict` does (it
+    /// reads token headers: any looser and two parsers could disagree on a header).
+    #[test]
+    fn parse_members_agrees_with_parse_strict() {
+        let docs: &[&[u8]] = &[
+            br#"{"alg":"HS256","kid":"k1","typ":"JWT"}"#,
+            br#" { "a" : [1, {"b": null}], "\u0062": {"c": [true]} } "#,
+            br#"{}"#,
+            br#"{"a":1,"a":2}"#,
+            br#"{"a":1,"\u0061":2}"#,
+            br#"{"x":[{"k":1,"k":1}]}"#,
+            br#"{"a":{"b":{"c":{"d":1}}}}"#,
+            br#"{"a":1} x"#,
+            br#"{"a":1,}"#,
+            br#"{"a" 1}"#,
+            br#"[1,2]"#,
+            br#"[{"a":1,"a":1}]"#,
+            br#""str""#,
+            b"42",
+            b"",
+            b"{\"a\":\"\xff\"}",
+            br#"{"a":"\ud800"}"#,
+        ];
+        for doc in docs {
+            let strict = parse_strict(doc, 3);
+            let mut members = Map::new();
+            let got = parse_members(doc, 3, &mut |k, v| {
+                members.insert(k.to_string(), v);
+            });
+            let shown = String::from_utf8_lossy(doc);
+            match (&strict, &got) {
+                (Ok(Value::Object(map)), Ok(true)) => assert_eq!(&members, map, "{shown}"),
+                (Ok(_), Ok(false)) => {}
+                (Err(a), Err(b)) => assert_eq!(
+                    std::mem::discriminant(a),
+                    std::mem::discriminant(b),
+                    "{shown}: {a:?} vs {b:?}"
+                ),
+                _ => panic!("{shown}: parse_strict {strict:?}, parse_members {got:?}"),
+            }
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! request so a claim can never smuggle CR/LF/NUL into a header.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use serde_json::Value;
 
@@ -13,10 +14,11 @@ use crate::error::AuthError;
 /// Headers jwt-gate writes (and therefore always strips from the client's request).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outputs {
-    /// `(header name, claim path)`, names lowercase.
-    pub claim_headers: Vec<(String, String)>,
+    /// `(header name, claim path)`, names lowercase (shared: every verified token's
+    /// rendered headers hold the name).
+    pub claim_headers: Vec<(Rc<str>, String)>,
     /// Header that receives the base64url payload JSON.
-    pub payload_header: Option<String>,
+    pub payload_header: Option<Rc<str>>,
     /// `(filter-state name, claim path)`, names prefixed with [`STATE_PREFIX`].
     pub filter_state: Vec<(String, String)>,
     /// Publish [`TOKEN_HASH_STATE`].
@@ -54,24 +56,24 @@ impl Outputs {
             let at = format!("claim_headers.{name}");
             let lower = check_header_name(name).map_err(|m| ConfigError::new(&at, m))?;
             claim_path::validate(path).map_err(|m| ConfigError::new(&at, m))?;
-            if out.claim_headers.iter().any(|(n, _)| *n == lower) {
+            if out.claim_headers.iter().any(|(n, _)| **n == *lower) {
                 return Err(ConfigError::new(
                     at,
                     "header named twice (names are case-insensitive)",
                 ));
             }
-            out.claim_headers.push((lower, path.clone()));
+            out.claim_headers.push((lower.into(), path.clone()));
         }
         if let Some(name) = payload_header {
             let lower =
                 check_header_name(name).map_err(|m| ConfigError::new("payload_header", m))?;
-            if out.claim_headers.iter().any(|(n, _)| *n == lower) {
+            if out.claim_headers.iter().any(|(n, _)| **n == *lower) {
                 return Err(ConfigError::new(
                     "payload_header",
                     "also used in claim_headers",
                 ));
             }
-            out.payload_header = Some(lower);
+            out.payload_header = Some(lower.into());
         }
         Ok(out)
     }
@@ -142,7 +144,7 @@ impl Outputs {
     pub fn header_names(&self) -> impl Iterator<Item = &str> {
         self.claim_headers
             .iter()
-            .map(|(n, _)| n.as_str())
+            .map(|(n, _)| &**n)
             .chain(self.payload_header.as_deref())
     }
 
@@ -152,18 +154,18 @@ impl Outputs {
         &self,
         claims: &Value,
         payload_b64: &str,
-    ) -> Result<Vec<(String, String)>, AuthError> {
+    ) -> Result<Vec<(Rc<str>, Rc<str>)>, AuthError> {
         let mut headers = Vec::with_capacity(self.claim_headers.len() + 1);
         for (name, path) in &self.claim_headers {
             if let Some(value) = claim_path::lookup(claims, path).and_then(header_value) {
                 if value.chars().any(char::is_control) {
                     return Err(AuthError::UnsafeClaimValue);
                 }
-                headers.push((name.clone(), value));
+                headers.push((Rc::clone(name), Rc::from(value)));
             }
         }
         if let Some(name) = &self.payload_header {
-            headers.push((name.clone(), payload_b64.to_string()));
+            headers.push((Rc::clone(name), Rc::from(payload_b64)));
         }
         Ok(headers)
     }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::claims;
+use crate::claims::{self, TimeClaims};
 use crate::config::Provider;
 use crate::error::AuthError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,8 +19,11 @@ use crate::tenant;
 pub struct Verified {
     /// The payload (a JSON object).
     pub claims: Value,
-    /// The payload segment as received (base64url of the signed JSON).
+    /// The payload segment as received (base64url of the signed JSON); empty when the
+    /// provider has no payload header, the only reader.
     pub payload_b64: String,
+    /// Its `exp`, `nbf` and `iat`, as validated.
+    pub times: TimeClaims,
 }
 
 /// Why a token failed, with the header `kid` (untrusted, for logs only) when it had one.
@@ -59,7 +62,7 @@ pub fn verify(
         .map_err(fail)?;
     check_type(provider, parsed.header().typ.as_deref()).map_err(fail)?;
     let mut claims = parsed.payload(&provider.limits).map_err(fail)?;
-    claims::validate(&claims, &provider.policy, now).map_err(fail)?;
+    let times = claims::validated_times(&claims, &provider.policy, now).map_err(fail)?;
     let tenant = match provider.jws().and_then(|j| j.tenant.as_ref()) {
         Some(template) => Some(
             claims
@@ -72,10 +75,15 @@ pub fn verify(
         None => None,
     };
     tenant::set_claim(&mut claims, tenant.as_deref()).map_err(fail)?;
-    let payload_b64 = token.split('.').nth(1).unwrap_or_default().to_string();
+    let payload_b64 = if provider.outputs.payload_header.is_some() {
+        parsed.payload_segment().to_string()
+    } else {
+        String::new()
+    };
     Ok(Verified {
         claims,
         payload_b64,
+        times,
     })
 }
 
@@ -97,11 +105,16 @@ pub fn verify_authjs(
     now: u64,
 ) -> Result<Verified, Failure> {
     let mut claims = authjs.decrypt(cookie, provider.limits.max_token_bytes)?;
-    claims::validate(&claims, &provider.policy, now)?;
+    let times = claims::validated_times(&claims, &provider.policy, now)?;
     tenant::set_claim(&mut claims, None)?;
-    let payload_b64 = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let payload_b64 = if provider.outputs.payload_header.is_some() {
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    } else {
+        String::new()
+    };
     Ok(Verified {
         claims,
         payload_b64,
+        times,
     })
 }

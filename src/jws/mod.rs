@@ -4,7 +4,7 @@
 //!
 //! Header `jku`, `x5u`, `jwk` and `x5c` are ignored: keys come only from configuration.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::alg::Alg;
 use crate::b64;
@@ -54,8 +54,14 @@ pub struct Jws<'a> {
     signing_input: &'a str,
     payload_segment: &'a str,
     payload: Vec<u8>,
-    signature: Vec<u8>,
+    signature: Signature,
 }
+
+/// The longest signature of any supported key: RSA-4096.
+const MAX_SIGNATURE_BYTES: usize = crate::crypto::RSA_MAX_BITS / 8;
+
+/// A decoded signature, held inline: no allocation per token.
+type Signature = b64::Inline<MAX_SIGNATURE_BYTES>;
 
 const NOT_THREE: &str = "token is not three base64url segments";
 const BAD_HEADER_JSON: &str = "invalid JSON in token header";
@@ -77,15 +83,14 @@ pub fn parse<'a>(token: &'a str, limits: &Limits) -> Result<Jws<'a>, AuthError> 
     else {
         return Err(AuthError::Malformed(NOT_THREE));
     };
-    let decode = |seg: &str| b64::decode_url(seg).ok_or(AuthError::Malformed(NOT_THREE));
-    let header_bytes = decode(h)?;
-    let payload = decode(p)?;
-    let signature = decode(s)?;
-    let header = match json::parse_strict(&header_bytes, limits.max_json_depth) {
-        Ok(Value::Object(map)) => read_header(&map)?,
-        Ok(_) => return Err(AuthError::Malformed(HEADER_NOT_OBJECT)),
-        Err(e) => return Err(json_error(&e, BAD_HEADER_JSON)),
-    };
+    let malformed = || AuthError::Malformed(NOT_THREE);
+    // Every segment must be base64url before the header is read: the header is
+    // decoded last, on the stack, into the closure that parses it.
+    let payload = b64::decode_url(p).ok_or_else(malformed)?;
+    // Longer than any key's signature: it cannot verify, so it is not one.
+    let signature = b64::decode_url_inline(s).ok_or_else(malformed)?;
+    let header =
+        b64::with_decoded(h, |bytes| read_header(bytes, limits)).ok_or_else(malformed)??;
     // `h.len() + 1 + p.len()` is within `token`, which holds both dots.
     let signing_input = token
         .get(..h.len() + 1 + p.len())
@@ -107,27 +112,57 @@ fn json_error(e: &JsonError, invalid: &'static str) -> AuthError {
     }
 }
 
-fn read_header(map: &Map<String, Value>) -> Result<Header, AuthError> {
-    let alg = match map.get("alg") {
-        Some(Value::String(name)) => Alg::from_name(name).ok_or(AuthError::AlgNotAllowed)?,
+/// The header members jwt-gate reads, taken as the strict parser meets them (no map
+/// is built: this runs for every token that is not in the cache).
+#[derive(Default)]
+struct RawHeader {
+    alg: Option<Value>,
+    kid: Option<Value>,
+    typ: Option<Value>,
+    cty: Option<Value>,
+    crit: bool,
+    b64: Option<Value>,
+}
+
+fn read_header(bytes: &[u8], limits: &Limits) -> Result<Header, AuthError> {
+    let mut raw = RawHeader::default();
+    let object = json::parse_members(
+        bytes,
+        limits.max_json_depth,
+        &mut |name, value| match name {
+            "alg" => raw.alg = Some(value),
+            "kid" => raw.kid = Some(value),
+            "typ" => raw.typ = Some(value),
+            "cty" => raw.cty = Some(value),
+            "crit" => raw.crit = true,
+            "b64" => raw.b64 = Some(value),
+            _ => {}
+        },
+    )
+    .map_err(|e| json_error(&e, BAD_HEADER_JSON))?;
+    if !object {
+        return Err(AuthError::Malformed(HEADER_NOT_OBJECT));
+    }
+    let alg = match raw.alg {
+        Some(Value::String(name)) => Alg::from_name(&name).ok_or(AuthError::AlgNotAllowed)?,
         None => return Err(AuthError::AlgNotAllowed),
         Some(_) => return Err(AuthError::Malformed(BAD_HEADER_FIELD)),
     };
     // jwt-gate understands no extension (RFC 7515 §4.1.11), and unencoded payloads
     // (RFC 7797 `b64: false`) are refused even when not marked critical.
-    if map.contains_key("crit") || map.get("b64").is_some_and(|b| b != &Value::Bool(true)) {
+    if raw.crit || raw.b64.is_some_and(|b| b != Value::Bool(true)) {
         return Err(AuthError::UnsupportedCrit);
     }
-    let text = |name: &str| match map.get(name) {
+    let text = |v: Option<Value>| match v {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(AuthError::Malformed(BAD_HEADER_FIELD)),
     };
     Ok(Header {
         alg,
-        kid: text("kid")?,
-        typ: text("typ")?,
-        cty: text("cty")?,
+        kid: text(raw.kid)?,
+        typ: text(raw.typ)?,
+        cty: text(raw.cty)?,
     })
 }
 
@@ -170,7 +205,7 @@ impl<'a> Jws<'a> {
         }
         let input = self.signing_input.as_bytes();
         candidates
-            .find(|k| k.verify(alg, input, &self.signature))
+            .find(|k| k.verify(alg, input, self.signature.as_slice()))
             .ok_or(AuthError::BadSignature)
     }
 

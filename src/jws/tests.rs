@@ -74,6 +74,27 @@ fn segment_count_must_be_exactly_three() {
     }
 }
 
+/// The signature is decoded into a fixed buffer as long as the longest key's (RSA-4096):
+/// one byte more is malformed, not a panic and not an overflow; exactly that long
+/// reaches the keys (and fails there).
+#[test]
+fn signature_longer_than_any_key_is_malformed() {
+    let header = r#"{"alg":"RS256"}"#;
+    let payload = r#"{"sub":"u"}"#;
+    let too_long = raw(header, payload, &[7u8; MAX_SIGNATURE_BYTES + 1]);
+    assert_eq!(
+        parse(&too_long, &limits()).unwrap_err(),
+        AuthError::Malformed(NOT_THREE)
+    );
+    let longest = raw(header, payload, &[7u8; MAX_SIGNATURE_BYTES]);
+    let jws = parse(&longest, &limits()).unwrap();
+    assert_eq!(jws.signature.as_slice().len(), MAX_SIGNATURE_BYTES);
+    assert_eq!(
+        jws.verify(&keys(), &[Alg::RS256]).err(),
+        Some(AuthError::BadSignature)
+    );
+}
+
 #[test]
 fn padding_whitespace_and_standard_alphabet_are_malformed() {
     let t = simple_token(Alg::HS256, None);

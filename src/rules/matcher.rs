@@ -136,7 +136,7 @@ pub(crate) fn compile_match(raw: &RawMatch) -> Result<Matcher, ConfigError> {
 /// normalized form (`/a/../b`, `/%61`, `/a;p`, `api/`) could never match as written.
 fn normalized(value: &str, field: &str) -> Result<String, ConfigError> {
     match path::normalize(value) {
-        Ok(n) if n == value => Ok(n),
+        Ok(n) if n == value => Ok(n.into_owned()),
         Ok(n) => Err(ConfigError::new(
             field,
             format!("{value:?} is not a normalized path and would never match; did you mean {n:?}?"),
