@@ -16,3 +16,10 @@ pub fn release_wasm() -> anyhow::Result<PathBuf> {
         anyhow::bail!("{} does not exist. Run `make build` first", path.display())
     }
 }
+
+/// The names a `.wasm` file exports, in module order (compiled through the same
+/// memoised, disk-cached path as a host).
+pub fn exports(path: &Path) -> anyhow::Result<Vec<String>> {
+    let module = crate::module::load_file(path)?;
+    Ok(module.exports().map(|e| e.name().to_string()).collect())
+}

@@ -227,6 +227,11 @@ impl Host {
         self.trap_details.as_deref()
     }
 
+    /// Whether the module exports `name`.
+    fn exports(&self, name: &str) -> bool {
+        self.module.get_export(name).is_some()
+    }
+
     /// Calls a guest export with `context` as the effective context. `None`
     /// if the VM is dead or the call trapped (recorded in `trap`).
     fn call<P: WasmParams, R: WasmResults>(

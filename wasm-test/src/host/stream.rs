@@ -88,19 +88,27 @@ impl Host {
     /// `proxy_on_done`: true if the context is done now, false if it will
     /// call `proxy_done` later.
     pub fn call_on_done(&mut self, id: u32) -> bool {
+        // Like proxy-wasm-cpp-host: a module without the export is done at once.
+        if !self.exports("proxy_on_done") {
+            return true;
+        }
         self.call::<(i32,), i32>(id, "proxy_on_done", (id as i32,))
             .is_some_and(|done| done != 0)
     }
 
     /// `proxy_on_log` (access-log time).
     pub fn call_on_log(&mut self, id: u32) {
-        self.call::<(i32,), ()>(id, "proxy_on_log", (id as i32,));
+        if self.exports("proxy_on_log") {
+            self.call::<(i32,), ()>(id, "proxy_on_log", (id as i32,));
+        }
     }
 
     /// `proxy_on_delete`: the context is gone; its recorded state stays
     /// readable.
     pub fn call_on_delete(&mut self, id: u32) {
-        self.call::<(i32,), ()>(id, "proxy_on_delete", (id as i32,));
+        if self.exports("proxy_on_delete") {
+            self.call::<(i32,), ()>(id, "proxy_on_delete", (id as i32,));
+        }
     }
 
     /// End of a stream as Envoy runs it: done, log, delete.
@@ -183,8 +191,14 @@ impl Host {
         self.action(id, name, (id as i32, count))
     }
 
-    /// A trapped VM holds the stream (it has a 503 local reply by then).
+    /// A trapped VM holds the stream (it has a 503 local reply by then). A callback
+    /// the module does not export is skipped and the stream continues, as Envoy's
+    /// proxy-wasm-cpp-host does (jwt-gate exports only what it uses: each callback
+    /// costs a VM entry per request).
     fn action<P: wasmtime::WasmParams>(&mut self, id: u32, name: &str, params: P) -> Action {
+        if self.trap.is_none() && !self.exports(name) {
+            return Action::Continue;
+        }
         self.call::<P, i32>(id, name, params)
             .map_or(Action::Pause, Action::from_raw)
     }
