@@ -5,7 +5,7 @@
 # not slow verification under V8 (bench/verify-bench, same run); the 1 MiB budget of the
 # .wasm (SPEC §4) has room again for features. Runs only when cargo wrote a new artifact
 # (a stamp file beside it), so `make build` stays idempotent.
-#   scripts/wasm-opt.sh target/wasm32-wasip1/release/jwt_gate.wasm
+#   scripts/wasm-opt.sh target/wasm32-wasip1/release/jwt_gate.wasm [EXPORT ...]
 set -euo pipefail
 
 wasm=$1
@@ -35,9 +35,11 @@ graph="$wasm.exports.json"
 # default: continue, done): response headers/body, on_done and on_log are four VM
 # entries per request that do nothing. A callback the filter starts to implement must
 # be added here (wasm-test/tests/exports.rs lists the same set).
+# Other modules (the bench's empty filter) pass their own list after the path.
 keep=(memory _initialize proxy_abi_version_0_2_1 proxy_on_memory_allocate
       proxy_on_context_create proxy_on_vm_start proxy_on_configure proxy_on_tick
       proxy_on_request_headers proxy_on_http_call_response proxy_on_delete)
+[[ $# -gt 1 ]] && keep=("${@:2}")
 {
     printf '[{"name":"host","root":true,"reaches":['
     sep=
