@@ -71,6 +71,13 @@ extern "C" {
         value_data: *const u8,
         value_size: usize,
     ) -> u32;
+    fn proxy_add_header_map_value(
+        map_type: u32,
+        key_data: *const u8,
+        key_size: usize,
+        value_data: *const u8,
+        value_size: usize,
+    ) -> u32;
     fn proxy_remove_header_map_value(map_type: u32, key_data: *const u8, key_size: usize) -> u32;
     fn proxy_set_effective_context(context_id: u32) -> u32;
     fn proxy_continue_stream(stream_type: u32) -> u32;
@@ -202,6 +209,21 @@ pub fn set_request_header(name: &str, value: &str) -> Result<(), HostStatus> {
     // SAFETY: the host only reads the buffers during the call.
     check(unsafe {
         proxy_replace_header_map_value(
+            Map::RequestHeaders as u32,
+            name.as_ptr(),
+            name.len(),
+            value.as_ptr(),
+            value.len(),
+        )
+    })
+}
+
+/// Appends a value to request header `name` (Envoy does not search the map first, as
+/// it must to replace).
+pub fn add_request_header(name: &str, value: &str) -> Result<(), HostStatus> {
+    // SAFETY: the host only reads the buffers during the call.
+    check(unsafe {
+        proxy_add_header_map_value(
             Map::RequestHeaders as u32,
             name.as_ptr(),
             name.len(),

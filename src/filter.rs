@@ -480,12 +480,14 @@ fn publish(state: &[(String, String)]) {
 }
 
 fn apply(ops: &[HeaderOp]) {
-    for op in ops {
-        let _ = match op {
+    gate::apply_ops(ops, &mut |op| {
+        match op {
             HeaderOp::Remove(name) => abi::remove_request_header(name),
             HeaderOp::Set(name, value) => abi::set_request_header(name, value),
-        };
-    }
+            HeaderOp::Add(name, value) => abi::add_request_header(name, value),
+        }
+        .is_ok()
+    });
 }
 
 fn log_denial(shared: &Shared, context_id: u32, verb: &str, denial: &Denial, rule: Option<usize>) {

@@ -5,6 +5,7 @@
 //! every mode (anti-spoofing), then the path is normalized (400 before any rule), then
 //! the first matching rule decides.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
@@ -80,6 +81,27 @@ pub enum HeaderOp {
     Remove(Rc<str>),
     /// Replace the header with one value (`:path` included).
     Set(Rc<str>, Rc<str>),
+    /// Append a value. Only for the output (claim and payload) headers: the
+    /// anti-spoofing strip that opens every decision removed any the client sent, so
+    /// appending gives exactly one value, and Envoy appends without the search of the
+    /// header map that replacing costs (about 0.3 µs per request).
+    Add(Rc<str>, Rc<str>),
+}
+
+/// Sends `ops` to the host in order through `send` (true: applied). An `Add` counts on
+/// the strip before it; once the host refused any change, later `Add`s are sent as
+/// `Set`, so a spoofed value that could not be removed is still overwritten.
+pub fn apply_ops(ops: &[HeaderOp], send: &mut dyn FnMut(&HeaderOp) -> bool) {
+    let mut all_applied = true;
+    for op in ops {
+        let applied = match op {
+            HeaderOp::Add(name, value) if !all_applied => {
+                send(&HeaderOp::Set(Rc::clone(name), Rc::clone(value)))
+            }
+            op => send(op),
+        };
+        all_applied &= applied;
+    }
 }
 
 /// Why a request is not let through, with what the log line and the reply need.
@@ -613,7 +635,7 @@ fn accept(
     ops.extend(
         headers
             .iter()
-            .map(|(n, v)| HeaderOp::Set(Rc::clone(n), Rc::clone(v))),
+            .map(|(n, v)| HeaderOp::Add(Rc::clone(n), Rc::clone(v))),
     );
     Ok(state.clone())
 }
@@ -645,12 +667,15 @@ fn remove_credential(
         (Credential::Jws(jws), Presented::Token(found)) => (jws, found),
         (Credential::Jws(_), Presented::Session(_)) => return,
     };
-    let mut path = req.path.to_string();
+    // Copied only when a query parameter carried the token.
+    let mut path = Cow::Borrowed(req.path);
     for source in found.sources.iter().filter_map(|i| jws.sources.get(*i)) {
         match source {
             Source::Header { name, .. } => ops.push(HeaderOp::Remove(Rc::clone(name))),
             Source::Cookie(name) => remove_cookies(req, ops, &|n| n == name),
-            Source::Query(name) => path = extract::path_without_query_param(&path, name),
+            Source::Query(name) => {
+                path = Cow::Owned(extract::path_without_query_param(&path, name));
+            }
         }
     }
     if path != req.path {

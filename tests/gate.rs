@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jwt_gate::config::Config;
 use jwt_gate::error::AuthError;
-use jwt_gate::gate::{evaluate, Env, HeaderOp, Outcome, Request};
+use jwt_gate::gate::{apply_ops, evaluate, Env, HeaderOp, Outcome, Request};
 use jwt_gate::header_map::Header;
 use std::cell::RefCell;
 
@@ -54,14 +54,46 @@ fn valid_token_is_forwarded_with_claim_headers_and_without_the_credential() {
         .unwrap();
     let set_user = ops
         .iter()
-        .position(|o| *o == HeaderOp::Set("x-user-id".into(), "user-1".into()))
+        .position(|o| *o == HeaderOp::Add("x-user-id".into(), "user-1".into()))
         .unwrap();
     assert!(
         remove_spoof < set_user,
         "strip must come before inject: {ops:?}"
     );
-    assert!(ops.contains(&HeaderOp::Set("x-roles".into(), "reader".into())));
+    assert!(ops.contains(&HeaderOp::Add("x-roles".into(), "reader".into())));
     assert!(ops.contains(&HeaderOp::Remove("authorization".into())));
+}
+
+/// Claim headers are appended (cheaper in Envoy) because the strip removed any spoofed
+/// value first; if the host refuses a change, the rest are replaced instead, so a spoofed
+/// value the host would not remove is still overwritten.
+#[test]
+fn claim_headers_fall_back_to_replace_once_the_host_refuses_a_change() {
+    let c = config("");
+    let bearer = format!("Bearer {}", token(&good_claims()));
+    let v = run(
+        &c,
+        "GET",
+        "/api",
+        &[("authorization", &bearer), ("x-user-id", "spoofed")],
+    );
+    let ops = forwarded_ops(&v);
+    let mut sent = Vec::new();
+    apply_ops(ops, &mut |op| {
+        sent.push(op.clone());
+        true
+    });
+    assert_eq!(sent, ops, "all applied: sent as decided");
+    let mut sent = Vec::new();
+    apply_ops(ops, &mut |op| {
+        sent.push(op.clone());
+        !matches!(op, HeaderOp::Remove(name) if &**name == "x-user-id")
+    });
+    assert!(sent.contains(&HeaderOp::Set("x-user-id".into(), "user-1".into())));
+    assert!(
+        !sent.iter().any(|o| matches!(o, HeaderOp::Add(..))),
+        "{sent:?}"
+    );
 }
 
 #[test]

@@ -78,7 +78,7 @@ fn gate(path: &str, token: &str, placement: Placement) -> Result<Vec<String>, &'
             Outcome::Forward { ops, .. } => Ok(ops
                 .iter()
                 .filter_map(|op| match op {
-                    HeaderOp::Set(n, v) if &**n == "x-user-id" => Some(v.to_string()),
+                    HeaderOp::Add(n, v) if &**n == "x-user-id" => Some(v.to_string()),
                     _ => None,
                 })
                 .collect()),

@@ -256,7 +256,7 @@ fn native(config: &Config, wire: &[(Vec<u8>, Vec<u8>)]) -> (Option<usize>, Decis
         Outcome::Forward { ops, .. } => Ok(ops
             .into_iter()
             .filter_map(|op| match op {
-                HeaderOp::Set(n, v) if &*n == "x-user-id" => Some(v.to_string()),
+                HeaderOp::Add(n, v) if &*n == "x-user-id" => Some(v.to_string()),
                 _ => None,
             })
             .collect()),
