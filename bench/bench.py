@@ -27,7 +27,7 @@ reference): with one saturated worker that is the req/s ratio without the noise 
 other processes sharing the core.
 
 Environment: BENCH_ROUNDS (3), BENCH_DURATION (5, seconds per cell), BENCH_QUICK=1
-(1 round × 2 s), BENCH_DIAG=1 (adds (f): jwt-gate in bypass mode, and (h): the empty filter reading the header map), BENCH_CONNECTIONS (16),
+(1 round × 2 s), BENCH_DIAG=1 (adds (f): jwt-gate in bypass mode, (h): the empty filter reading the header map, and (i): the empty filter making a cache hit's host calls), BENCH_CONNECTIONS (16),
 BENCH_POOL (5000), BENCH_ALGS (HS256,RS256,ES256,EdDSA), BENCH_WARMUP (1, seconds per cell before round 1), BENCH_OUT (bench/RESULTS.md),
 BENCH_ENVOY_CPU (0), BENCH_WRK_CPU (1), BENCH_NICE (0), JWT_GATE_WASM, BENCH_EMPTY_WASM, ENVOY_BIN.
 """
@@ -79,7 +79,10 @@ MIXES = ("single", "pool")
 # counter), which splits jwt-gate's cost into glue and verification.
 # (h), also a diagnostic: the empty filter reading the request header map once, the
 # floor under any filter that looks at a header.
-NONVERIFYING = "abfh"
+# (i), also a diagnostic: the empty filter making exactly the host calls of a jwt-gate
+# cache hit (read headers, clock, remove `authorization`, add the claim header), the
+# floor under jwt-gate's cache path.
+NONVERIFYING = "abfhi"
 KEY_FILES = {  # alg -> (private key file, kid)
     "HS256": ("hs256.secret", "hs"),
     "RS256": ("rsa2048.key.pem", "rsa"),
@@ -98,6 +101,7 @@ DIAG = os.environ.get("BENCH_DIAG", "") not in ("", "0")
 if DIAG:
     VARIANTS["f"] = "jwt-gate bypass"
     VARIANTS["h"] = "empty + read headers"
+    VARIANTS["i"] = "empty + hit host calls"
 # A/B: BENCH_WASM_BASE=<another jwt_gate.wasm> adds (g), jwt-gate built from another
 # commit, measured in the same interleaved rounds as (e): the way to show what a change
 # to the filter gains on a noisy machine.
@@ -584,6 +588,8 @@ def main():
             envoys["f"] = Envoy("f-jwt_gate_bypass", bootstrap([wasm_filter("jwt-gate", WASM_COPY, bypass)]), workdir)
             envoys["h"] = Envoy("h-read_headers", bootstrap([wasm_filter("bench-empty", EMPTY_COPY, "read_headers")]),
                                 workdir)
+            envoys["i"] = Envoy("i-hit_host_calls",
+                                bootstrap([wasm_filter("bench-empty", EMPTY_COPY, "hit_host_calls")]), workdir)
         for alg, key in keys.items():
             envoys[("c", alg)] = Envoy(f"c-jwt_authn-{alg}", bootstrap([jwt_authn_filter(key, cache=False)]), workdir)
             envoys[("d", alg)] = Envoy(f"d-jwt_authn_cache-{alg}", bootstrap([jwt_authn_filter(key, cache=True)]),
@@ -877,7 +883,7 @@ difference to (b), which grows with how much code and data the filter touches.
             commit, dirty = "unknown", ""
         mode = "quick mode (BENCH_QUICK=1)" if QUICK else "full run"
         if DIAG:
-            mode += ", with the diagnostic variants (f) and (h) (BENCH_DIAG=1)"
+            mode += ", with the diagnostic variants (f), (h) and (i) (BENCH_DIAG=1)"
         nice_note = f" (Envoy and wrk ran at nice {NICE})" if NICE else ""
         spread = (f"the spread (max−min)/median of CPU µs/req across rounds is {n['cpu_spread_median']:.0%} "
                   f"for the median cell, {n['cpu_spread_max']:.0%} at worst"

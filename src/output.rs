@@ -2,6 +2,7 @@
 //! header. Header names are validated at configure time; values are checked per
 //! request so a claim can never smuggle CR/LF/NUL into a header.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -129,7 +130,7 @@ impl Outputs {
                 if value.chars().any(char::is_control) {
                     return Err(AuthError::UnsafeClaimValue);
                 }
-                state.push((name.clone(), value));
+                state.push((name.clone(), value.into_owned()));
             }
         }
         if self.token_hash {
@@ -161,7 +162,7 @@ impl Outputs {
                 if value.chars().any(char::is_control) {
                     return Err(AuthError::UnsafeClaimValue);
                 }
-                headers.push((Rc::clone(name), Rc::from(value)));
+                headers.push((Rc::clone(name), Rc::from(&*value)));
             }
         }
         if let Some(name) = &self.payload_header {
@@ -188,19 +189,20 @@ fn check_header_name(name: &str) -> Result<String, String> {
 
 /// SPEC §2: strings as is, numbers/bools as JSON text, arrays of scalars joined with
 /// `,`, objects (and arrays holding objects or arrays) as compact JSON; `null` = absent.
-fn header_value(v: &Value) -> Option<String> {
+/// A string claim is borrowed (the caller copies it once, into its `Rc`).
+fn header_value(v: &Value) -> Option<Cow<'_, str>> {
     match v {
         Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(_) | Value::Number(_) | Value::Object(_) => Some(v.to_string()),
-        Value::Array(items) if items.iter().all(is_scalar) => Some(
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Bool(_) | Value::Number(_) | Value::Object(_) => Some(Cow::Owned(v.to_string())),
+        Value::Array(items) if items.iter().all(is_scalar) => Some(Cow::Owned(
             items
                 .iter()
                 .filter_map(header_value)
                 .collect::<Vec<_>>()
                 .join(","),
-        ),
-        Value::Array(_) => Some(v.to_string()),
+        )),
+        Value::Array(_) => Some(Cow::Owned(v.to_string())),
     }
 }
 
