@@ -49,10 +49,10 @@ pub fn verify(
     now: u64,
 ) -> Result<Verified, Failure> {
     let parsed = jws::parse(token, &provider.limits)?;
-    let kid = parsed.header().kid.clone();
+    // The kid is copied only into a failure (it is for the log line).
     let fail = |error| Failure {
         error,
-        kid: kid.clone(),
+        kid: parsed.header().kid.clone(),
     };
     parsed
         .verify(
