@@ -91,13 +91,34 @@ pub struct RequestParts<'a> {
     pub path: &'a str,
 }
 
+/// Most token sources one provider may list (a [`SourceSet`] is one word).
+pub const MAX_SOURCES: usize = 64;
+
+/// A set of source indices (below [`MAX_SOURCES`]), kept in one word: no allocation
+/// per request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SourceSet(u64);
+
+impl SourceSet {
+    fn insert(&mut self, index: usize) {
+        if let Some(bit) = u32::try_from(index).ok().and_then(|i| 1u64.checked_shl(i)) {
+            self.0 |= bit;
+        }
+    }
+
+    /// The indices, ascending.
+    pub fn iter(self) -> impl Iterator<Item = usize> {
+        (0..MAX_SOURCES).filter(move |i| self.0 >> i & 1 == 1)
+    }
+}
+
 /// A token and the sources (indices into the provider's list) it was found in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found<'a> {
     /// The credential, borrowed from the request.
     pub token: &'a str,
     /// Indices of the sources that carried it.
-    pub sources: Vec<usize>,
+    pub sources: SourceSet,
 }
 
 /// Looks in every source. `Ok(None)`: no credential; `MultipleTokens`: two different ones.
@@ -107,31 +128,32 @@ pub fn extract<'a>(
 ) -> Result<Option<Found<'a>>, AuthError> {
     let mut found: Option<Found<'a>> = None;
     for (i, source) in sources.iter().enumerate() {
-        for token in candidates(source, req) {
+        each_candidate(source, req, &mut |token| {
             if token.is_empty() {
                 return Err(AuthError::Malformed("empty token"));
             }
             match &mut found {
                 None => {
-                    found = Some(Found {
-                        token,
-                        sources: vec![i],
-                    })
+                    let mut at = SourceSet::default();
+                    at.insert(i);
+                    found = Some(Found { token, sources: at });
                 }
-                Some(f) if f.token == token => {
-                    if !f.sources.contains(&i) {
-                        f.sources.push(i);
-                    }
-                }
+                Some(f) if f.token == token => f.sources.insert(i),
                 Some(_) => return Err(AuthError::MultipleTokens),
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(found)
 }
 
-/// Every value a source yields in this request (a header or cookie may repeat).
-fn candidates<'a>(source: &Source, req: RequestParts<'a>) -> Vec<&'a str> {
+/// Hands `take` every value a source yields in this request (a header or cookie may
+/// repeat), in order, without collecting them; stops at its first error.
+fn each_candidate<'a>(
+    source: &Source,
+    req: RequestParts<'a>,
+    take: &mut dyn FnMut(&'a str) -> Result<(), AuthError>,
+) -> Result<(), AuthError> {
     match source {
         Source::Header { name, prefix } => req
             .headers
@@ -141,16 +163,15 @@ fn candidates<'a>(source: &Source, req: RequestParts<'a>) -> Vec<&'a str> {
                 None => Some(v.trim()),
                 Some(p) => strip_prefix_ignore_case(v.trim_start(), p).map(str::trim),
             })
-            .collect(),
+            .try_for_each(take),
         Source::Cookie(name) => req
             .headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
             .flat_map(|(_, v)| cookie::pairs(v))
             .filter(|(n, _)| n == name)
-            .map(|(_, v)| v)
-            .collect(),
-        Source::Query(name) => query_values(req.path, name),
+            .try_for_each(|(_, v)| take(v)),
+        Source::Query(name) => query_values(req.path, name, take),
     }
 }
 
@@ -163,15 +184,18 @@ fn strip_prefix_ignore_case<'a>(value: &'a str, prefix: &str) -> Option<&'a str>
 
 /// Values of query parameter `name`. JWTs are base64url and need no decoding; a value
 /// that is percent-encoded is taken as is and will fail verification, never be rewritten.
-fn query_values<'a>(path: &'a str, name: &str) -> Vec<&'a str> {
+fn query_values<'a>(
+    path: &'a str,
+    name: &str,
+    take: &mut dyn FnMut(&'a str) -> Result<(), AuthError>,
+) -> Result<(), AuthError> {
     let query = path.split_once('?').map_or("", |(_, q)| q);
     let query = query.split_once('#').map_or(query, |(q, _)| q);
     query
         .split('&')
         .filter_map(|kv| kv.split_once('='))
         .filter(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-        .collect()
+        .try_for_each(|(_, v)| take(v))
 }
 
 /// The `:path` without the query parameters named `name` (to stop forwarding a credential).
@@ -224,7 +248,7 @@ mod tests {
         )?;
         Ok(found.map(|f| Got {
             token: f.token.to_string(),
-            sources: f.sources,
+            sources: f.sources.iter().collect(),
         }))
     }
 

@@ -669,7 +669,7 @@ fn remove_credential(
     };
     // Copied only when a query parameter carried the token.
     let mut path = Cow::Borrowed(req.path);
-    for source in found.sources.iter().filter_map(|i| jws.sources.get(*i)) {
+    for source in found.sources.iter().filter_map(|i| jws.sources.get(i)) {
         match source {
             Source::Header { name, .. } => ops.push(HeaderOp::Remove(Rc::clone(name))),
             Source::Cookie(name) => remove_cookies(req, ops, &|n| n == name),

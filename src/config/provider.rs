@@ -6,7 +6,7 @@ use crate::authjs::{self, AuthJs};
 use crate::claims::ClaimPolicy;
 use crate::config::raw::{Explicit, RawKey, RawProvider, RawSource};
 use crate::config::{join_path, ConfigError, ConfigWarning, Diagnostics};
-use crate::extract::Source;
+use crate::extract::{self, Source};
 use crate::jws::{Limits, TypeAllowList};
 use crate::keys::{decode_secret, parse_jwks, Key, SecretEncoding};
 use crate::output::Outputs;
@@ -314,6 +314,14 @@ fn compile_jws(
         None => vec![Source::default()],
         Some(list) if list.is_empty() => {
             diag.error(at, ConfigError::new("from", "must not be empty"));
+            Vec::new()
+        }
+        Some(list) if list.len() > extract::MAX_SOURCES => {
+            let most = extract::MAX_SOURCES;
+            diag.error(
+                at,
+                ConfigError::new("from", format!("at most {most} sources")),
+            );
             Vec::new()
         }
         Some(list) => list

@@ -162,6 +162,14 @@ fn bad_configs_name_the_field() {
             "providers.corp.from[0].prefix",
         ),
         (
+            "more sources than a request's source set holds",
+            provider(&format!(
+                r#", "from": [{}]"#,
+                vec![r#"{"cookie": "a"}"#; 65].join(",")
+            )),
+            "providers.corp.from: at most 64 sources",
+        ),
+        (
             "bad realm",
             with_top("", r#", "realm": "a\"b""#),
             "realm: must be printable ASCII",
