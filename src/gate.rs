@@ -20,6 +20,7 @@ use crate::extract::{self, Found, RequestParts, Source};
 use crate::header_map::Header;
 use crate::keys::Key;
 use crate::keystore::KeyStore;
+use crate::output::RenderedHeader;
 use crate::path;
 use crate::revocation::Revocations;
 use crate::rules::{Action, Requirement};
@@ -203,9 +204,6 @@ impl KeySource for KeyStore {
     }
 }
 
-/// A rendered output header, shared by every cache hit of its token.
-type SharedHeader = (Rc<str>, Rc<str>);
-
 /// Values published for other filters, shared by every cache hit of its token.
 pub type Published = Rc<[(String, String)]>;
 
@@ -218,7 +216,7 @@ pub struct Accepted {
     /// The verification result.
     pub verified: Verified,
     times: TimeClaims,
-    headers: Result<Vec<SharedHeader>, AuthError>,
+    headers: Result<Vec<RenderedHeader>, AuthError>,
     state: Result<Option<Published>, AuthError>,
     subject: Option<Rc<str>>,
     /// The `jti` claim, when it is a string and a revocation list is consulted.

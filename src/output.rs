@@ -12,6 +12,9 @@ use crate::claim_path;
 use crate::config::ConfigError;
 use crate::error::AuthError;
 
+/// A rendered output header: (name, value), shared by every cache hit of its token.
+pub type RenderedHeader = (Rc<str>, Rc<str>);
+
 /// Headers jwt-gate writes (and therefore always strips from the client's request).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outputs {
@@ -155,7 +158,7 @@ impl Outputs {
         &self,
         claims: &Value,
         payload_b64: &str,
-    ) -> Result<Vec<(Rc<str>, Rc<str>)>, AuthError> {
+    ) -> Result<Vec<RenderedHeader>, AuthError> {
         let mut headers = Vec::with_capacity(self.claim_headers.len() + 1);
         for (name, path) in &self.claim_headers {
             if let Some(value) = claim_path::lookup(claims, path).and_then(header_value) {
