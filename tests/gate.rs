@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jwt_gate::config::Config;
 use jwt_gate::error::AuthError;
-use jwt_gate::gate::{apply_ops, evaluate, Env, HeaderOp, Outcome, Request};
+use jwt_gate::gate::{apply_ops, evaluate, Env, HeaderOp, Outcome, Request, Verdict};
 use jwt_gate::header_map::Header;
 use std::cell::RefCell;
 
@@ -37,16 +37,20 @@ fn config(extra_top: &str) -> Config {
     Config::parse(doc.as_bytes(), &|_| None).unwrap().0
 }
 
-#[test]
-fn valid_token_is_forwarded_with_claim_headers_and_without_the_credential() {
-    let c = config("");
+/// `GET /api` with a valid token and a client-sent `x-user-id` (the spoofing attempt).
+fn valid_token_with_a_spoofed_claim_header() -> Verdict {
     let bearer = format!("Bearer {}", token(&good_claims()));
-    let v = run(
-        &c,
+    run(
+        &config(""),
         "GET",
         "/api",
         &[("authorization", &bearer), ("x-user-id", "spoofed")],
-    );
+    )
+}
+
+#[test]
+fn valid_token_is_forwarded_with_claim_headers_and_without_the_credential() {
+    let v = valid_token_with_a_spoofed_claim_header();
     let ops = forwarded_ops(&v);
     let remove_spoof = ops
         .iter()
@@ -69,14 +73,7 @@ fn valid_token_is_forwarded_with_claim_headers_and_without_the_credential() {
 /// value the host would not remove is still overwritten.
 #[test]
 fn claim_headers_fall_back_to_replace_once_the_host_refuses_a_change() {
-    let c = config("");
-    let bearer = format!("Bearer {}", token(&good_claims()));
-    let v = run(
-        &c,
-        "GET",
-        "/api",
-        &[("authorization", &bearer), ("x-user-id", "spoofed")],
-    );
+    let v = valid_token_with_a_spoofed_claim_header();
     let ops = forwarded_ops(&v);
     let mut sent = Vec::new();
     apply_ops(ops, &mut |op| {

@@ -38,17 +38,7 @@ fn the_artifact_exports_exactly_the_callbacks_it_uses() {
 fn a_stream_runs_every_callback_of_its_life_without_the_dropped_exports() {
     let mut host = host_with(config_with(provider("HS256")));
     let token = mint("HS256", &good_claims(), &Value::Null);
-    let id = host.init_http_context();
-    let bearer = format!("Bearer {token}");
-    let action = host.call_on_request_headers(
-        id,
-        &[
-            (":method", "GET"),
-            (":path", "/api"),
-            ("authorization", bearer.as_str()),
-        ],
-        true,
-    );
+    let (id, action) = util::jwks::send(&mut host, &token);
     assert_eq!(action, wasm_test::Action::Continue);
     assert_eq!(
         host.call_on_response_headers(id, &[(":status", "200")], false),
