@@ -49,33 +49,12 @@ fn token(sub: &str, jti: &str) -> String {
 
 /// Sends a request; returns the local reply's status (`None` = forwarded).
 fn status(host: &mut Host, token: &str) -> Option<u32> {
-    let id = host.init_http_context();
-    let auth = format!("Bearer {token}");
-    host.call_on_request_headers(
-        id,
-        &[
-            (":method", "GET"),
-            (":path", "/api"),
-            (":authority", "gw"),
-            ("authorization", auth.as_str()),
-        ],
-        true,
-    );
+    let (id, _) = util::jwks::send(host, token);
     host.local_response(id).map(|r| r.status)
 }
 
 fn challenge(host: &mut Host, token: &str) -> String {
-    let id = host.init_http_context();
-    let auth = format!("Bearer {token}");
-    host.call_on_request_headers(
-        id,
-        &[
-            (":method", "GET"),
-            (":path", "/api"),
-            ("authorization", auth.as_str()),
-        ],
-        true,
-    );
+    let (id, _) = util::jwks::send(host, token);
     let reply = host.local_response(id).expect("a local reply");
     reply.header("www-authenticate").unwrap_or("").to_string()
 }
