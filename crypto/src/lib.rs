@@ -22,9 +22,10 @@ mod emsa;
 mod mont;
 pub mod p256_fast;
 pub mod rsa_fast;
+mod weierstrass;
+pub mod wide_ecdsa;
 
 use hmac::{Hmac, Mac};
-use p256::ecdsa::signature::Verifier;
 use sha2::{Sha256, Sha384, Sha512};
 
 /// Smallest RSA modulus accepted, in bits (NIST SP 800-131A: 2048 is the minimum since 2014).
@@ -110,18 +111,18 @@ pub fn p256(key: &p256_fast::P256Verifier, input: &[u8], sig: &[u8]) -> bool {
         .is_ok_and(|sig| key.verify_prehash(&<Sha256 as sha2::Digest>::digest(input).into(), sig))
 }
 
-/// ECDSA P-384 with SHA-384, raw `r || s` (96 bytes).
+/// ECDSA P-384 with SHA-384, raw `r || s` (96 bytes), by the wasm-tuned verifier
+/// ([`wide_ecdsa`]).
 #[must_use]
-pub fn p384(key: &p384::ecdsa::VerifyingKey, input: &[u8], sig: &[u8]) -> bool {
-    sig.len() == 96
-        && p384::ecdsa::Signature::from_slice(sig).is_ok_and(|s| key.verify(input, &s).is_ok())
+pub fn p384(key: &wide_ecdsa::P384Verifier, input: &[u8], sig: &[u8]) -> bool {
+    key.verify_prehash(&<Sha384 as sha2::Digest>::digest(input), sig)
 }
 
-/// ECDSA P-521 with SHA-512, raw `r || s` (132 bytes).
+/// ECDSA P-521 with SHA-512, raw `r || s` (132 bytes), by the wasm-tuned verifier
+/// ([`wide_ecdsa`]).
 #[must_use]
-pub fn p521(key: &p521::ecdsa::VerifyingKey, input: &[u8], sig: &[u8]) -> bool {
-    sig.len() == 132
-        && p521::ecdsa::Signature::from_slice(sig).is_ok_and(|s| key.verify(input, &s).is_ok())
+pub fn p521(key: &wide_ecdsa::P521Verifier, input: &[u8], sig: &[u8]) -> bool {
+    key.verify_prehash(&<Sha512 as sha2::Digest>::digest(input), sig)
 }
 
 /// Ed25519 (RFC 8032) with the strict checks: canonical `S`, no small-order `R` or key.

@@ -17,6 +17,7 @@ pub use secret::{decode_secret, SecretEncoding};
 
 use crate::alg::{Alg, KeyFamily};
 use crate::crypto::p256_fast::P256Verifier;
+use crate::crypto::wide_ecdsa::{P384Verifier, P521Verifier};
 use crate::crypto::{self, Sha};
 
 /// A verification key.
@@ -33,8 +34,8 @@ enum Material {
     Hmac(Box<crypto::HmacKey>),
     Rsa(Box<crypto::rsa_fast::RsaVerifier>),
     P256(Arc<P256Verifier>),
-    P384(p384::ecdsa::VerifyingKey),
-    P521(Box<p521::ecdsa::VerifyingKey>),
+    P384(Arc<P384Verifier>),
+    P521(Arc<P521Verifier>),
     Ed25519(ed25519_dalek::VerifyingKey),
 }
 

@@ -13,6 +13,7 @@ use rsa::pkcs8::{ObjectIdentifier, SubjectPublicKeyInfoRef};
 use super::Material;
 use crate::crypto::p256_fast::P256Verifier;
 use crate::crypto::rsa_fast::RsaVerifier;
+use crate::crypto::wide_ecdsa::{P384Verifier, P521Verifier};
 use crate::crypto::{RSA_MAX_BITS, RSA_MIN_BITS};
 
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
@@ -123,18 +124,22 @@ pub(super) fn ec_p256(sec1: &[u8]) -> Result<Material, String> {
         .ok_or_else(|| "not a valid P-256 public key".to_string())
 }
 
-/// A SEC1-encoded P-384 point.
+/// A SEC1-encoded P-384 point, with the fast verifier's tables built now.
 pub(super) fn ec_p384(sec1: &[u8]) -> Result<Material, String> {
     p384::ecdsa::VerifyingKey::from_sec1_bytes(sec1)
-        .map(Material::P384)
-        .map_err(|_| "not a valid P-384 public key".to_string())
+        .ok()
+        .and_then(|key| P384Verifier::from_verifying_key(&key))
+        .map(|v| Material::P384(Arc::new(v)))
+        .ok_or_else(|| "not a valid P-384 public key".to_string())
 }
 
-/// A SEC1-encoded P-521 point.
+/// A SEC1-encoded P-521 point, with the fast verifier's tables built now.
 pub(super) fn ec_p521(sec1: &[u8]) -> Result<Material, String> {
     p521::ecdsa::VerifyingKey::from_sec1_bytes(sec1)
-        .map(|k| Material::P521(Box::new(k)))
-        .map_err(|_| "not a valid P-521 public key".to_string())
+        .ok()
+        .and_then(|key| P521Verifier::from_verifying_key(&key))
+        .map(|v| Material::P521(Arc::new(v)))
+        .ok_or_else(|| "not a valid P-521 public key".to_string())
 }
 
 /// A 32-byte Ed25519 public key that decodes to a point not of small order.

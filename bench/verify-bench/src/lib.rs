@@ -160,6 +160,25 @@ fn cases() -> Vec<Case> {
         sig: sig.to_bytes().to_vec(),
     });
 
+    let ec521 =
+        p521::SecretKey::from_pkcs8_pem(include_str!("../../../tests/fixtures/keys/ec521.key.pem"))
+            .unwrap();
+    let ec521 = p521::ecdsa::SigningKey::from_bytes(&ec521.to_bytes()).unwrap();
+    // The crate's deterministic signer needs an OS RNG; a counter is enough for a nonce here.
+    let sig: p521::ecdsa::Signature =
+        p521::ecdsa::signature::RandomizedSigner::sign_with_rng(&ec521, &mut CounterRng(7), &msg);
+    out.push(Case {
+        name: "ES512",
+        alg: Alg::ES512,
+        key: Key::from_pem(
+            include_str!("../../../tests/fixtures/keys/ec521.pub.pem"),
+            None,
+            None,
+        )
+        .unwrap(),
+        sig: sig.to_bytes().to_vec(),
+    });
+
     // PKCS#8 Ed25519 private key: the last 32 bytes of the DER are the seed.
     let pem = include_str!("../../../tests/fixtures/keys/ed25519.key.pem");
     let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
@@ -231,3 +250,34 @@ pub extern "C" fn vb_run(i: u32, iterations: u32) -> u32 {
     }
     ok
 }
+
+/// A predictable `CryptoRng` for the one ES512 signature the cases need (never for keys).
+struct CounterRng(u64);
+
+impl p521::elliptic_curve::rand_core::RngCore for CounterRng {
+    fn next_u32(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for chunk in dest.chunks_mut(8) {
+            let v = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+    fn try_fill_bytes(
+        &mut self,
+        dest: &mut [u8],
+    ) -> Result<(), p521::elliptic_curve::rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl p521::elliptic_curve::rand_core::CryptoRng for CounterRng {}

@@ -32,6 +32,8 @@ const R2: [u32; 8] = [
     4,
 ];
 
+use crate::weierstrass::FieldElement;
+
 /// A field element in Montgomery form, `< p`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Fe(pub(crate) [u32; 8]);
@@ -272,5 +274,34 @@ impl Fe {
         t = t.square_n(4).mul(&x4);
         t = t.square_n(2).mul(&x2); // ends in …11 1111 1111 … 1111
         t.square_n(2).mul(self) // … 01
+    }
+}
+
+impl FieldElement for Fe {
+    const ZERO: Fe = Fe::ZERO;
+    const ONE: Fe = Fe::ONE;
+    fn add(&self, b: &Fe) -> Fe {
+        Fe::add(self, b)
+    }
+    fn sub(&self, b: &Fe) -> Fe {
+        Fe::sub(self, b)
+    }
+    fn neg(&self) -> Fe {
+        Fe::neg(self)
+    }
+    fn double(&self) -> Fe {
+        Fe::double(self)
+    }
+    fn mul(&self, b: &Fe) -> Fe {
+        Fe::mul(self, b)
+    }
+    fn square(&self) -> Fe {
+        Fe::square(self)
+    }
+    fn is_zero(&self) -> bool {
+        Fe::is_zero(self)
+    }
+    fn invert(&self) -> Fe {
+        Fe::invert(self)
     }
 }

@@ -201,33 +201,6 @@ pub(crate) fn invert_vartime(a: &[u32; 8]) -> Option<[u32; 8]> {
     Some(from_u64(if u == ONE { &x1 } else { &x2 }))
 }
 
-/// Signed base-`2^w` digits of `v < 2^256`, least significant first:
-/// `v = Σ dᵢ·2^(w·i)` with `−2^(w−1) < dᵢ ≤ 2^(w−1)`, `count = ⌈257/w⌉` digits
-/// (enough that the last one never carries). `w` is 2..=8.
-pub(crate) fn signed_digits(v: &[u32; 8], w: u32, out: &mut [i32]) {
-    let mut padded = [0u32; 10];
-    for (p, &x) in padded.iter_mut().zip(v) {
-        *p = x;
-    }
-    let mask = (1u64 << w) - 1;
-    let half = 1i64 << (w - 1);
-    let mut carry = 0i64;
-    for (i, d) in (0u32..).zip(out.iter_mut()) {
-        let bit = i * w;
-        let k = (bit / 32) as usize;
-        let lo = padded.get(k).copied().unwrap_or(0);
-        let hi = padded.get(k + 1).copied().unwrap_or(0);
-        let window = (((u64::from(hi) << 32) | u64::from(lo)) >> (bit % 32)) & mask;
-        let mut digit = window as i64 + carry;
-        carry = 0;
-        if digit > half {
-            digit -= 1 << w;
-            carry = 1;
-        }
-        *d = digit as i32;
-    }
-}
-
 /// `r + n` if it is below `bound` (the field prime), for the `x(R) mod n` comparison.
 pub(crate) fn plus_n_below(r: &[u32; 8], bound: &[u32; 8]) -> Option<[u32; 8]> {
     let (s, carry) = add_carry(r, &N);

@@ -128,7 +128,7 @@ fn scalar_ops_match_bigint_on_edge_values() {
 fn check_digits(v: &[u32; 8], w: u32) {
     let count = 257_u32.div_ceil(w) as usize;
     let mut digits = vec![0i32; count];
-    scalar::signed_digits(v, w, &mut digits);
+    crate::weierstrass::signed_digits(v, w, &mut digits);
     let (mut pos, mut neg) = (BigUint::from(0u32), BigUint::from(0u32));
     let half = 1i32 << (w - 1);
     for (i, &d) in digits.iter().enumerate() {

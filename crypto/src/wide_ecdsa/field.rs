@@ -1,0 +1,263 @@
+//! Arithmetic modulo an odd `M` of `N` 32-bit limbs, in Montgomery form (`R = 2^(32·N)`),
+//! always fully reduced (`< M`). One implementation for the P-384 and P-521 primes and
+//! their group orders: the moduli are compile-time constants (`Modulus`), so LLVM sees
+//! the limb counts and the modulus words and specialises each instance (for both primes
+//! `−M⁻¹ mod 2^32` is 1, which folds the multiplier away).
+//!
+//! Not constant time (branches on values in the final subtraction and in `pow_vartime`):
+//! only public values (keys, signatures, digests) ever pass through this code.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use super::limbs::{add_carry, bit, is_zero, lt, sub_borrow};
+use crate::weierstrass::FieldElement;
+
+/// An odd modulus of `N` limbs and the Montgomery constants derived from it at compile
+/// time.
+pub(crate) trait Modulus<const N: usize>: Copy + Eq + fmt::Debug + 'static {
+    /// The modulus, little-endian limbs.
+    const M: [u32; N];
+    /// `−M⁻¹ mod 2^32`.
+    const M0: u32 = neg_inv32(Self::M[0]);
+    /// `R mod M`: one in Montgomery form.
+    const R1: [u32; N] = pow2_mod(&Self::M, 32 * N);
+    /// `R² mod M`, to enter Montgomery form.
+    const R2: [u32; N] = pow2_mod(&Self::M, 64 * N);
+}
+
+/// `−m⁻¹ mod 2^32` for odd `m` (Newton's iteration doubles the correct bits each step).
+const fn neg_inv32(m: u32) -> u32 {
+    let mut inv = 1u32;
+    let mut i = 0;
+    while i < 5 {
+        inv = inv.wrapping_mul(2u32.wrapping_sub(m.wrapping_mul(inv)));
+        i += 1;
+    }
+    inv.wrapping_neg()
+}
+
+/// `2^k mod m` by doubling, for `m > 1` (compile time).
+#[allow(clippy::indexing_slicing)] // evaluated by the compiler only
+const fn pow2_mod<const N: usize>(m: &[u32; N], k: usize) -> [u32; N] {
+    let mut x = [0u32; N];
+    x[0] = 1;
+    let mut step = 0;
+    while step < k {
+        // x = 2x, then subtract m if that overflowed N limbs or reached m.
+        let mut carry = 0u32;
+        let mut i = 0;
+        while i < N {
+            let next = x[i] >> 31;
+            x[i] = (x[i] << 1) | carry;
+            carry = next;
+            i += 1;
+        }
+        let mut ge = carry == 1;
+        if !ge {
+            ge = true; // x == m counts as ≥
+            let mut i = N;
+            while i > 0 {
+                i -= 1;
+                if x[i] != m[i] {
+                    ge = x[i] > m[i];
+                    break;
+                }
+            }
+        }
+        if ge {
+            let mut borrow = 0u64;
+            let mut i = 0;
+            while i < N {
+                let v = (x[i] as u64).wrapping_sub(m[i] as u64).wrapping_sub(borrow);
+                x[i] = v as u32;
+                borrow = (v >> 63) & 1;
+                i += 1;
+            }
+        }
+        step += 1;
+    }
+    x
+}
+
+/// An element of `Z/M`, in Montgomery form, `< M`.
+pub(crate) struct Fe<M, const N: usize> {
+    limbs: [u32; N],
+    modulus: PhantomData<M>,
+}
+
+// Derives would demand `M: Clone + PartialEq + …` of the marker; the element is plain data.
+impl<M, const N: usize> Clone for Fe<M, N> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M, const N: usize> Copy for Fe<M, N> {}
+impl<M, const N: usize> PartialEq for Fe<M, N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.limbs == other.limbs
+    }
+}
+impl<M, const N: usize> Eq for Fe<M, N> {}
+impl<M, const N: usize> fmt::Debug for Fe<M, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fe({:08x?})", self.limbs)
+    }
+}
+
+/// Subtracts `M` once if `carry` is set or `v ≥ M` (input `< 2M`).
+#[inline]
+fn reduce_once<M: Modulus<N>, const N: usize>(v: [u32; N], carry: u32) -> [u32; N] {
+    let (d, borrow) = sub_borrow(&v, &M::M);
+    if carry != 0 || borrow == 0 {
+        d
+    } else {
+        v
+    }
+}
+
+/// Montgomery product `a·b·R⁻¹ mod M` for `a, b < M` (CIOS: each row's product and
+/// reduction interleaved, so the running sum stays `N + 2` words).
+// The limb loops index fixed-size arrays with counters bounded by the constant `N`: no
+// index derives from input, and the compiler removes the checks.
+#[allow(clippy::indexing_slicing)]
+#[inline]
+fn mont_mul<M: Modulus<N>, const N: usize>(a: &[u32; N], b: &[u32; N]) -> [u32; N] {
+    let mut t = [0u32; N];
+    let mut top = 0u32; // word N of the running sum (word N + 1 is folded per row)
+    for &bi in b {
+        let bi = u64::from(bi);
+        let mut carry = 0u64;
+        for j in 0..N {
+            let v = u64::from(a[j]) * bi + u64::from(t[j]) + carry;
+            t[j] = v as u32;
+            carry = v >> 32;
+        }
+        let v = u64::from(top) + carry;
+        top = v as u32;
+        let over = (v >> 32) as u32;
+        // Add m·M with m chosen so that word 0 becomes zero, then shift down one word.
+        let m = u64::from(t[0].wrapping_mul(M::M0));
+        let mut carry = (m * u64::from(M::M[0]) + u64::from(t[0])) >> 32;
+        for j in 1..N {
+            let v = m * u64::from(M::M[j]) + u64::from(t[j]) + carry;
+            t[j - 1] = v as u32;
+            carry = v >> 32;
+        }
+        let v = u64::from(top) + carry;
+        t[N - 1] = v as u32;
+        top = over + (v >> 32) as u32;
+    }
+    reduce_once::<M, N>(t, top)
+}
+
+impl<M: Modulus<N>, const N: usize> Fe<M, N> {
+    const fn raw(limbs: [u32; N]) -> Self {
+        Fe {
+            limbs,
+            modulus: PhantomData,
+        }
+    }
+
+    pub(crate) const ZERO: Self = Self::raw([0; N]);
+    pub(crate) const ONE: Self = Self::raw(M::R1);
+
+    /// Plain limbs into Montgomery form, if `v < M`.
+    pub(crate) fn from_limbs(v: &[u32; N]) -> Option<Self> {
+        lt(v, &M::M).then(|| Self::raw(mont_mul::<M, N>(v, &M::R2)))
+    }
+
+    /// Out of Montgomery form: the plain value.
+    pub(crate) fn to_limbs(self) -> [u32; N] {
+        let mut one = [0u32; N];
+        if let Some(low) = one.first_mut() {
+            *low = 1;
+        }
+        mont_mul::<M, N>(&self.limbs, &one)
+    }
+
+    pub(crate) fn is_zero(&self) -> bool {
+        is_zero(&self.limbs)
+    }
+
+    pub(crate) fn add(&self, b: &Self) -> Self {
+        let (s, carry) = add_carry(&self.limbs, &b.limbs);
+        Self::raw(reduce_once::<M, N>(s, carry))
+    }
+
+    pub(crate) fn sub(&self, b: &Self) -> Self {
+        let (d, borrow) = sub_borrow(&self.limbs, &b.limbs);
+        if borrow == 0 {
+            Self::raw(d)
+        } else {
+            Self::raw(add_carry(&d, &M::M).0)
+        }
+    }
+
+    pub(crate) fn neg(&self) -> Self {
+        Self::ZERO.sub(self)
+    }
+
+    pub(crate) fn double(&self) -> Self {
+        self.add(self)
+    }
+
+    pub(crate) fn mul(&self, b: &Self) -> Self {
+        Self::raw(mont_mul::<M, N>(&self.limbs, &b.limbs))
+    }
+
+    pub(crate) fn square(&self) -> Self {
+        self.mul(self)
+    }
+
+    /// `self^e`, square-and-multiply from the top bit (variable time: public values).
+    pub(crate) fn pow_vartime(&self, e: &[u32; N]) -> Self {
+        let mut acc = Self::ONE;
+        for i in (0..32 * N).rev() {
+            acc = acc.square();
+            if bit(e, i) {
+                acc = acc.mul(self);
+            }
+        }
+        acc
+    }
+
+    /// `self⁻¹` by Fermat (`self^(M−2)`, `M` prime); zero maps to zero. Configure time
+    /// only (table building); a verification never inverts a field element.
+    pub(crate) fn invert(&self) -> Self {
+        let mut two = [0u32; N];
+        if let Some(low) = two.first_mut() {
+            *low = 2;
+        }
+        self.pow_vartime(&sub_borrow(&M::M, &two).0)
+    }
+}
+
+impl<M: Modulus<N>, const N: usize> FieldElement for Fe<M, N> {
+    const ZERO: Self = Fe::ZERO;
+    const ONE: Self = Fe::ONE;
+    fn add(&self, b: &Self) -> Self {
+        Fe::add(self, b)
+    }
+    fn sub(&self, b: &Self) -> Self {
+        Fe::sub(self, b)
+    }
+    fn neg(&self) -> Self {
+        Fe::neg(self)
+    }
+    fn double(&self) -> Self {
+        Fe::double(self)
+    }
+    fn mul(&self, b: &Self) -> Self {
+        Fe::mul(self, b)
+    }
+    fn square(&self) -> Self {
+        Fe::square(self)
+    }
+    fn is_zero(&self) -> bool {
+        Fe::is_zero(self)
+    }
+    fn invert(&self) -> Self {
+        Fe::invert(self)
+    }
+}
