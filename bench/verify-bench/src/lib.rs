@@ -5,8 +5,11 @@
 //! signature over a 341-byte JWS signing input; a verify includes hashing that input.
 //!
 //! Exports: `vb_setup() -> count` (parses keys, signs; 0 on failure), `vb_name_ptr(i)`
-//! and `vb_name_len(i)` (the case's name, UTF-8 in linear memory) and
-//! `vb_run(i, iterations) -> successes`, which the host times.
+//! and `vb_name_len(i)` (the case's name, UTF-8 in linear memory),
+//! `vb_run(i, iterations) -> successes`, which the host times, and
+//! `vb_build(i, iterations) -> successes`, which builds the case's key from its source
+//! again (what configuring it, or a JWKS refresh, costs per key; the P-256/384/521
+//! generator tables exist once per VM and are not rebuilt).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -21,7 +24,24 @@ struct Case {
     name: &'static str,
     alg: Alg,
     key: Key,
+    /// Where `key` came from: a PEM public key or an HMAC secret.
+    source: Source,
     sig: Vec<u8>,
+}
+
+#[derive(Clone, Copy)]
+enum Source {
+    Pem(&'static str),
+    Secret(&'static str),
+}
+
+impl Source {
+    fn key(self) -> Option<Key> {
+        match self {
+            Source::Pem(pem) => Key::from_pem(pem, None, None).ok(),
+            Source::Secret(s) => Key::hmac(s.as_bytes().to_vec(), None, None).ok(),
+        }
+    }
 }
 
 static CASES: OnceLock<Vec<Case>> = OnceLock::new();
@@ -84,7 +104,8 @@ fn cases() -> Vec<Case> {
     out.push(Case {
         name: "HS256",
         alg: Alg::HS256,
-        key: Key::hmac(secret.as_bytes().to_vec(), None, None).unwrap(),
+        key: Source::Secret(secret).key().unwrap(),
+        source: Source::Secret(secret),
         sig: hs,
     });
 
@@ -116,12 +137,14 @@ fn cases() -> Vec<Case> {
             name: rs_name,
             alg: Alg::RS256,
             key: key.clone(),
+            source: Source::Pem(public),
             sig: rs,
         });
         out.push(Case {
             name: ps_name,
             alg: Alg::PS256,
             key,
+            source: Source::Pem(public),
             sig: ps,
         });
     }
@@ -134,12 +157,10 @@ fn cases() -> Vec<Case> {
     out.push(Case {
         name: "ES256",
         alg: Alg::ES256,
-        key: Key::from_pem(
-            include_str!("../../../tests/fixtures/keys/ec256.pub.pem"),
-            None,
-            None,
-        )
-        .unwrap(),
+        key: Source::Pem(include_str!("../../../tests/fixtures/keys/ec256.pub.pem"))
+            .key()
+            .unwrap(),
+        source: Source::Pem(include_str!("../../../tests/fixtures/keys/ec256.pub.pem")),
         sig: sig.to_bytes().to_vec(),
     });
 
@@ -151,12 +172,10 @@ fn cases() -> Vec<Case> {
     out.push(Case {
         name: "ES384",
         alg: Alg::ES384,
-        key: Key::from_pem(
-            include_str!("../../../tests/fixtures/keys/ec384.pub.pem"),
-            None,
-            None,
-        )
-        .unwrap(),
+        key: Source::Pem(include_str!("../../../tests/fixtures/keys/ec384.pub.pem"))
+            .key()
+            .unwrap(),
+        source: Source::Pem(include_str!("../../../tests/fixtures/keys/ec384.pub.pem")),
         sig: sig.to_bytes().to_vec(),
     });
 
@@ -170,12 +189,10 @@ fn cases() -> Vec<Case> {
     out.push(Case {
         name: "ES512",
         alg: Alg::ES512,
-        key: Key::from_pem(
-            include_str!("../../../tests/fixtures/keys/ec521.pub.pem"),
-            None,
-            None,
-        )
-        .unwrap(),
+        key: Source::Pem(include_str!("../../../tests/fixtures/keys/ec521.pub.pem"))
+            .key()
+            .unwrap(),
+        source: Source::Pem(include_str!("../../../tests/fixtures/keys/ec521.pub.pem")),
         sig: sig.to_bytes().to_vec(),
     });
 
@@ -190,12 +207,10 @@ fn cases() -> Vec<Case> {
     out.push(Case {
         name: "EdDSA",
         alg: Alg::EdDSA,
-        key: Key::from_pem(
-            include_str!("../../../tests/fixtures/keys/ed25519.pub.pem"),
-            None,
-            None,
-        )
-        .unwrap(),
+        key: Source::Pem(include_str!("../../../tests/fixtures/keys/ed25519.pub.pem"))
+            .key()
+            .unwrap(),
+        source: Source::Pem(include_str!("../../../tests/fixtures/keys/ed25519.pub.pem")),
         sig: ed.sign(&msg).to_bytes().to_vec(),
     });
     out
@@ -245,6 +260,22 @@ pub extern "C" fn vb_run(i: u32, iterations: u32) -> u32 {
             std::hint::black_box(&msg),
             std::hint::black_box(&case.sig),
         ) {
+            ok += 1;
+        }
+    }
+    ok
+}
+
+/// Builds case `i`'s key from its source `iterations` times; returns how many builds
+/// succeeded.
+#[no_mangle]
+pub extern "C" fn vb_build(i: u32, iterations: u32) -> u32 {
+    let Some(case) = CASES.get().and_then(|c| c.get(i as usize)) else {
+        return 0;
+    };
+    let mut ok = 0;
+    for _ in 0..iterations {
+        if std::hint::black_box(case.source).key().is_some() {
             ok += 1;
         }
     }
