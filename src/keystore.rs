@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use crate::config::{Config, Provider};
-use crate::keys::{parse_jwks, Key};
+use crate::keys::{parse_jwks_reusing, Key};
 use crate::remote::{self, DiscoveryError, RemoteJwks, RemoteSet};
 
 /// Why a fetch did not produce a key set (one metric label each).
@@ -320,7 +320,9 @@ impl KeyStore {
             return Err(FetchError::Invalid);
         };
         slot.in_flight = false;
-        match parse_answer(p, answer) {
+        // The keys in use lend their built material to the same keys in the new set.
+        let previous = slot.keys.as_deref().map_or(&[][..], Vec::as_slice);
+        match parse_answer(p, answer, previous) {
             Ok((fetched, mut warnings)) => {
                 let all = merge_by_kid(&slot.static_keys, fetched, &mut warnings);
                 let count = all.len().saturating_sub(slot.static_keys.len());
@@ -436,6 +438,7 @@ fn remote_of(config: &Config, provider: usize) -> Option<&RemoteSet> {
 fn parse_answer(
     p: &Provider,
     answer: Option<(u32, Option<&str>, &[u8])>,
+    previous: &[Key],
 ) -> Result<(Vec<Key>, Vec<String>), FetchError> {
     let (status, _, body) = answer.ok_or(FetchError::Unreachable)?;
     if status != 200 {
@@ -445,10 +448,11 @@ fn parse_answer(
         return Err(FetchError::TooLarge);
     }
     let doc = crate::json::parse_strict(body, 16).map_err(|_| FetchError::Invalid)?;
-    let outcome = parse_jwks(
+    let outcome = parse_jwks_reusing(
         &doc,
         p.jws().map_or(&[][..], |j| j.algorithms.as_slice()),
         false,
+        previous,
     )
     .map_err(|_| FetchError::Invalid)?;
     if outcome.keys.is_empty() {
@@ -501,6 +505,36 @@ mod tests {
         store
             .finished(config, 0, now, Some((503, None, b"")))
             .unwrap_err()
+    }
+
+    #[test]
+    fn a_refresh_reuses_the_built_material_of_keys_still_in_the_set() {
+        let json = format!(
+            r#"{{"providers": {{"idp": {{"issuer": "https://idp.test", "algorithms": ["ES256"],
+                "audiences": ["api"], "keys": [{}]}}}}}}"#,
+            remote("https://a.test/jwks", "")
+        );
+        let c = Config::parse(json.as_bytes(), &|_| None).unwrap().0;
+        let point = <p256::PublicKey as p256::pkcs8::DecodePublicKey>::from_public_key_pem(
+            crate::testing::EC256_PUB,
+        )
+        .unwrap();
+        let sec1 = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&point, false);
+        let jwks = format!(
+            r#"{{"keys": [{{"kty": "EC", "crv": "P-256", "kid": "e1", "x": "{}", "y": "{}"}}]}}"#,
+            crate::b64::encode_url(sec1.x().unwrap()),
+            crate::b64::encode_url(sec1.y().unwrap())
+        );
+        let answer = Some((200, None, jwks.as_bytes()));
+        let mut store = KeyStore::new(&c, NOW);
+        store.started(0);
+        store.finished(&c, 0, NOW, answer).unwrap();
+        let first = store.keys(0).unwrap();
+        store.started(0);
+        store.finished(&c, 0, NOW + 600, answer).unwrap();
+        let second = store.keys(0).unwrap();
+        assert!(!Rc::ptr_eq(&first, &second), "a new key set");
+        assert!(second[0].shares_material_with(&first[0]), "the same tables");
     }
 
     #[test]

@@ -192,7 +192,7 @@ macro_rules! suite {
 
             #[test]
             fn edge_values_of_r_s_and_digest_agree() {
-                let d = scalar(&plus(&vec![0u8; BYTES], 0x1234_5678));
+                let d = scalar(&plus(&[0u8; BYTES], 0x1234_5678));
                 let vk = key_of(&d);
                 let fast = fast_of(&vk);
                 let digest = digest(b"sample");
@@ -213,7 +213,7 @@ macro_rules! suite {
                     }
                 }
                 // The "psychic signature" (CVE-2022-21449): r = s = 0 with any digest.
-                assert!(!fast.verify_prehash(&digest, &vec![0u8; 2 * BYTES]));
+                assert!(!fast.verify_prehash(&digest, &[0u8; 2 * BYTES]));
                 assert!(agree(&vk, &fast, &digest, &sig));
             }
 
@@ -330,7 +330,7 @@ macro_rules! suite {
 
             #[test]
             fn invalid_public_points_are_refused() {
-                let zero = vec![0u8; BYTES];
+                let zero = [0u8; BYTES];
                 assert!($fast::new(&zero, &zero).is_none());
                 let g = AffinePoint::GENERATOR.to_encoded_point(false);
                 let (x, y) = (g.x().unwrap().to_vec(), g.y().unwrap().to_vec());

@@ -7,6 +7,8 @@
 //! that claims to be usable but is malformed is an error when `strict` (inline set) and
 //! skipped with a warning otherwise (fetched set). A set left with no key is an error.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::{family_name, pem, Key, Material};
@@ -38,6 +40,18 @@ fn bad(path: &str, message: impl Into<String>) -> Problem {
 
 /// Reads a JWK Set (`{"keys": [...]}`); `allowed` is the provider's algorithm list.
 pub fn parse_jwks(json: &Value, allowed: &[Alg], strict: bool) -> Result<JwksOutcome, ConfigError> {
+    parse_jwks_reusing(json, allowed, strict, &[])
+}
+
+/// [`parse_jwks`] for a refresh: an RSA or EC key whose public bytes equal those of a
+/// key in `previous` takes that key's built material (its `kid` and `alg` still come
+/// from the new JWK), so a refresh that returns the same keys builds no tables again.
+pub fn parse_jwks_reusing(
+    json: &Value,
+    allowed: &[Alg],
+    strict: bool,
+    previous: &[Key],
+) -> Result<JwksOutcome, ConfigError> {
     let set = json
         .as_object()
         .ok_or_else(|| ConfigError::new("", "a JWK Set must be a JSON object"))?;
@@ -55,7 +69,7 @@ pub fn parse_jwks(json: &Value, allowed: &[Alg], strict: bool) -> Result<JwksOut
     for (i, jwk) in list.iter().enumerate() {
         let at = format!("keys[{i}]");
         let name = describe(&at, jwk);
-        match one(jwk, allowed) {
+        match one(jwk, allowed, previous) {
             Ok(key) => outcome.keys.push(key),
             Err(Problem::Skip(why)) => outcome.skipped.push(format!("{name} skipped: {why}")),
             Err(Problem::Malformed(e)) if strict => return Err(e.under(&at)),
@@ -85,7 +99,7 @@ fn describe(at: &str, jwk: &Value) -> String {
     }
 }
 
-fn one(jwk: &Value, allowed: &[Alg]) -> Result<Key, Problem> {
+fn one(jwk: &Value, allowed: &[Alg], previous: &[Key]) -> Result<Key, Problem> {
     let obj = jwk
         .as_object()
         .ok_or_else(|| bad("", "a JWK must be a JSON object"))?;
@@ -122,17 +136,23 @@ fn one(jwk: &Value, allowed: &[Alg]) -> Result<Key, Problem> {
             Some(a) => Some(a),
         },
     };
-    let material = match required_str(obj, "kty")? {
-        "RSA" => rsa(obj)?,
-        "EC" => ec(obj)?,
-        "OKP" => okp(obj)?,
+    let (material, public) = match required_str(obj, "kty")? {
+        "RSA" => {
+            let (n, e) = (bytes(obj, "n", None)?, bytes(obj, "e", None)?);
+            built(rsa_canonical(&n, &e), previous, || rsa(&n, &e))?
+        }
+        "EC" => {
+            let sec1 = ec_point(obj)?;
+            built(sec1.clone(), previous, || ec(&sec1))?
+        }
+        "OKP" => (okp(obj)?, None),
         "oct" => {
             let k = bytes(obj, "k", None)?;
             if k.is_empty() {
                 return Err(bad("k", "must not be empty"));
             }
             let key = crypto::HmacKey::new(&k).ok_or_else(|| bad("k", "unusable HMAC secret"))?;
-            Material::Hmac(Box::new(key))
+            (Material::Hmac(Box::new(key)), None)
         }
         other => return Err(Problem::Skip(format!("kty {other:?} is not supported"))),
     };
@@ -143,7 +163,30 @@ fn one(jwk: &Value, allowed: &[Alg]) -> Result<Key, Problem> {
             family_name(family)
         )));
     }
-    Key::new(material, kid, alg).map_err(|m| bad("alg", m))
+    let key = Key::new(material, kid, alg).map_err(|m| bad("alg", m))?;
+    Ok(Key { public, ..key })
+}
+
+/// Built material and, for RSA and EC keys, the canonical public bytes it stands for.
+type Built = (Material, Option<Arc<[u8]>>);
+
+/// The material for the public key whose canonical bytes are `canonical`: taken from
+/// the key in `previous` with the same bytes, or built.
+fn built(
+    canonical: Vec<u8>,
+    previous: &[Key],
+    build: impl FnOnce() -> Result<Material, Problem>,
+) -> Result<Built, Problem> {
+    let canonical: Arc<[u8]> = canonical.into();
+    let reused = previous
+        .iter()
+        .find(|k| k.public.as_deref() == Some(&*canonical))
+        .map(|k| k.material.clone());
+    let material = match reused {
+        Some(material) => material,
+        None => build()?,
+    };
+    Ok((material, Some(canonical)))
 }
 
 fn optional_str<'v>(obj: &'v Map<String, Value>, name: &str) -> Result<Option<&'v str>, Problem> {
@@ -169,10 +212,8 @@ fn bytes(obj: &Map<String, Value>, name: &str, len: Option<usize>) -> Result<Vec
     }
 }
 
-fn rsa(obj: &Map<String, Value>) -> Result<Material, Problem> {
-    let n = bytes(obj, "n", None)?;
-    let e = bytes(obj, "e", None)?;
-    pem::rsa(&n, &e).map_err(|m| {
+fn rsa(n: &[u8], e: &[u8]) -> Result<Material, Problem> {
+    pem::rsa(n, e).map_err(|m| {
         if m.contains("bits") {
             bad("n", m)
         } else {
@@ -181,7 +222,18 @@ fn rsa(obj: &Map<String, Value>) -> Result<Material, Problem> {
     })
 }
 
-fn ec(obj: &Map<String, Value>) -> Result<Material, Problem> {
+/// `"RSA"`, `n`'s length (4 bytes, big-endian), `n`, `e`: equal for equal keys only.
+fn rsa_canonical(n: &[u8], e: &[u8]) -> Vec<u8> {
+    let mut canonical = b"RSA".to_vec();
+    canonical.extend_from_slice(&u32::try_from(n.len()).unwrap_or(u32::MAX).to_be_bytes());
+    canonical.extend_from_slice(n);
+    canonical.extend_from_slice(e);
+    canonical
+}
+
+/// The uncompressed SEC1 point `04 || x || y` of an EC JWK, also its canonical form
+/// (the length names the curve).
+fn ec_point(obj: &Map<String, Value>) -> Result<Vec<u8>, Problem> {
     let crv = required_str(obj, "crv")?;
     let size = match crv {
         "P-256" => 32,
@@ -195,10 +247,14 @@ fn ec(obj: &Map<String, Value>) -> Result<Material, Problem> {
     sec1.push(0x04);
     sec1.extend_from_slice(&x);
     sec1.extend_from_slice(&y);
-    let parsed = match size {
-        32 => pem::ec_p256(&sec1),
-        48 => pem::ec_p384(&sec1),
-        _ => pem::ec_p521(&sec1),
+    Ok(sec1)
+}
+
+fn ec(sec1: &[u8]) -> Result<Material, Problem> {
+    let parsed = match sec1.len() {
+        65 => pem::ec_p256(sec1),
+        97 => pem::ec_p384(sec1),
+        _ => pem::ec_p521(sec1),
     };
     parsed.map_err(|_| bad("x", "point is not on the curve"))
 }

@@ -111,7 +111,7 @@ pub(super) fn rsa(n: &[u8], e: &[u8]) -> Result<Material, String> {
             "RSA key of {bits} bits is too large (at most {RSA_MAX_BITS})"
         ));
     }
-    RsaVerifier::new(n, e).map(|key| Material::Rsa(Box::new(key)))
+    RsaVerifier::new(n, e).map(|key| Material::Rsa(Arc::new(key)))
 }
 
 /// A SEC1-encoded P-256 point (checked to lie on the curve, not the identity), with

@@ -250,6 +250,69 @@ fn jwks_keys_of_every_type_load_and_verify() {
 }
 
 #[test]
+fn jwks_refresh_reuses_the_material_of_unchanged_keys() {
+    let every = || {
+        json!({"keys": [rsa_jwk(), ec_jwk("P-256", EC256_PUB), ec_jwk("P-384", EC384_PUB),
+                        ec_jwk("P-521", EC521_PUB)]})
+    };
+    let first = parse_jwks(&every(), &Alg::ALL, true).unwrap().keys;
+    let again = parse_jwks_reusing(&every(), &Alg::ALL, true, &first)
+        .unwrap()
+        .keys;
+    assert_eq!(again.len(), 4);
+    for (new, old) in again.iter().zip(&first) {
+        assert!(new.shares_material_with(old), "{new:?} was built again");
+    }
+    // Without the previous keys nothing is shared.
+    let fresh = parse_jwks(&every(), &Alg::ALL, true).unwrap().keys;
+    assert!(!fresh[1].shares_material_with(&first[1]));
+    for alg in [Alg::RS256, Alg::ES256, Alg::ES384, Alg::ES512] {
+        let sig = testing::sign(alg, INPUT);
+        assert!(again.iter().any(|k| k.verify(alg, INPUT, &sig)), "{alg}");
+    }
+}
+
+#[test]
+fn jwks_refresh_takes_kid_and_alg_from_the_new_jwk_and_rebuilds_changed_keys() {
+    let old = parse_jwks(
+        &json!({"keys": [ec_jwk("P-384", EC384_PUB)]}),
+        &Alg::ALL,
+        true,
+    )
+    .unwrap()
+    .keys;
+    // The same point under a new kid and a bound alg: shared material, new binding.
+    let mut renamed = ec_jwk("P-384", EC384_PUB);
+    renamed["kid"] = json!("rotated-name");
+    renamed["alg"] = json!("ES384");
+    let new = parse_jwks_reusing(&json!({"keys": [renamed]}), &Alg::ALL, true, &old)
+        .unwrap()
+        .keys;
+    assert!(new[0].shares_material_with(&old[0]));
+    assert_eq!(new[0].kid(), Some("rotated-name"));
+    assert_eq!(new[0].alg(), Some(Alg::ES384));
+    // A different point under the old kid is built from its own bytes: it verifies
+    // the other key's signatures, not the old key's.
+    let mut replaced = ec_jwk("P-384", EC384_PUB);
+    let other = p384::SecretKey::from_slice(&[7u8; 48])
+        .unwrap()
+        .public_key();
+    let point = p384::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&other, false);
+    replaced["x"] = json!(crate::b64::encode_url(point.x().unwrap()));
+    replaced["y"] = json!(crate::b64::encode_url(point.y().unwrap()));
+    let new = parse_jwks_reusing(&json!({"keys": [replaced]}), &Alg::ALL, true, &old)
+        .unwrap()
+        .keys;
+    assert!(!new[0].shares_material_with(&old[0]));
+    assert_eq!(new[0].kid(), old[0].kid());
+    assert!(!new[0].verify(Alg::ES384, INPUT, &testing::sign(Alg::ES384, INPUT)));
+    // A point off the curve is still refused in a refresh: its bytes match no built key.
+    let mut off_curve = ec_jwk("P-384", EC384_PUB);
+    off_curve["y"] = json!(crate::b64::encode_url(&[1u8; 48]));
+    assert!(parse_jwks_reusing(&json!({"keys": [off_curve]}), &Alg::ALL, true, &old).is_err());
+}
+
+#[test]
 fn jwks_skips_encryption_and_unsupported_keys_with_a_warning() {
     let mut enc = rsa_jwk();
     enc["use"] = json!("enc");
