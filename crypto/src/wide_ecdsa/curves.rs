@@ -10,7 +10,7 @@
 
 use std::sync::OnceLock;
 
-use super::field::{Fe, Modulus};
+use super::field::{sparse_mont_mul, Fe, Modulus};
 use super::limbs::from_hex;
 use super::{Curve, Verifier};
 use crate::weierstrass::Table;
@@ -26,6 +26,11 @@ impl Modulus<N384> for P384Field {
     const M: [u32; N384] = from_hex(
         "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff",
     );
+
+    fn mont_mul(a: &[u32; N384], b: &[u32; N384]) -> [u32; N384] {
+        // p + 1 = 2^384 − 2^128 − 2^96 + 2^32: words 1 (+1), 3 (−1), 4 (−1), 12 (+1).
+        sparse_mont_mul::<Self, N384, { 2 * N384 }>(a, b, &[(1, 1), (3, -1), (4, -1), (12, 1)])
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +73,11 @@ impl Modulus<N521> for P521Field {
     const M: [u32; N521] = from_hex(
         "01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
     );
+
+    fn mont_mul(a: &[u32; N521], b: &[u32; N521]) -> [u32; N521] {
+        // p + 1 = 2^521 = 512·2^(32·16).
+        sparse_mont_mul::<Self, N521, { 2 * N521 }>(a, b, &[(16, 512)])
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

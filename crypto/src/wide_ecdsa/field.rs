@@ -24,6 +24,13 @@ pub(crate) trait Modulus<const N: usize>: Copy + Eq + fmt::Debug + 'static {
     const R1: [u32; N] = pow2_mod(&Self::M, 32 * N);
     /// `R² mod M`, to enter Montgomery form.
     const R2: [u32; N] = pow2_mod(&Self::M, 64 * N);
+
+    /// The Montgomery product `a·b·R⁻¹ mod M` for `a, b < M`. The default works for any
+    /// odd `M`; a prime of a special shape overrides it with [`sparse_mont_mul`].
+    #[inline]
+    fn mont_mul(a: &[u32; N], b: &[u32; N]) -> [u32; N] {
+        mont_mul::<Self, N>(a, b)
+    }
 }
 
 /// `−m⁻¹ mod 2^32` for odd `m` (Newton's iteration doubles the correct bits each step).
@@ -151,6 +158,58 @@ fn mont_mul<M: Modulus<N>, const N: usize>(a: &[u32; N], b: &[u32; N]) -> [u32; 
     reduce_once::<M, N>(t, top)
 }
 
+/// The Montgomery product for a prime `M = Σ cₖ·2^(32·k) − 1` whose other signed word
+/// coefficients `terms = [(k, cₖ)]` are few and small (P-384: `2^384 − 2^128 − 2^96 +
+/// 2^32 − 1`; P-521: `2^521 − 1 = 512·2^(32·16) − 1`). Then `−M⁻¹ ≡ 1 (mod 2^32)`, each
+/// reduction step's multiplier `m` is the low word itself, and adding `m·M` clears that
+/// word and adds `cₖ·m` to a few others: `N` additions per step instead of `N`
+/// products, as the P-256 field does (`p256/field.rs`). The product is computed first
+/// into `W = 2·N` words.
+///
+/// The caller guarantees `W == 2·N`, `M ≡ −1 (mod 2^32)` and that `terms` spell `M`
+/// (`tests.rs` checks both moduli against the generic product).
+// Loop counters bounded by the constants N and W index fixed-size arrays; the term
+// offsets are constants below N + 1, so every index is below W.
+#[allow(clippy::indexing_slicing)]
+#[inline]
+pub(crate) fn sparse_mont_mul<M: Modulus<N>, const N: usize, const W: usize>(
+    a: &[u32; N],
+    b: &[u32; N],
+    terms: &[(usize, i64)],
+) -> [u32; N] {
+    // Schoolbook product, each word kept below 2^32 (so it is also a valid i64).
+    let mut w = [0i64; W];
+    for i in 0..N {
+        let bi = u64::from(b[i]);
+        let mut carry = 0u64;
+        for j in 0..N {
+            let v = u64::from(a[j]) * bi + w[i + j] as u64 + carry;
+            w[i + j] = (v & 0xffff_ffff) as i64;
+            carry = v >> 32;
+        }
+        w[i + N] = carry as i64;
+    }
+    // Reduction: word i's value m (with the carry from below) is cancelled by −m and
+    // cₖ·m lands on word i + k. Words stay far inside i64: |cₖ| ≤ 2^9, m < 2^32.
+    let mut carry = 0i64;
+    for i in 0..N {
+        let v = w[i] + carry;
+        let m = v & 0xffff_ffff;
+        carry = (v - m) >> 32;
+        for &(k, c) in terms {
+            w[i + k] += c * m;
+        }
+    }
+    let mut r = [0u32; N];
+    for (k, rk) in r.iter_mut().enumerate() {
+        let v = w[k + N] + carry;
+        *rk = v as u32;
+        carry = v >> 32;
+    }
+    // The result is below 2M, so the final carry is 0 or 1.
+    reduce_once::<M, N>(r, carry as u32)
+}
+
 impl<M: Modulus<N>, const N: usize> Fe<M, N> {
     const fn raw(limbs: [u32; N]) -> Self {
         Fe {
@@ -164,7 +223,7 @@ impl<M: Modulus<N>, const N: usize> Fe<M, N> {
 
     /// Plain limbs into Montgomery form, if `v < M`.
     pub(crate) fn from_limbs(v: &[u32; N]) -> Option<Self> {
-        lt(v, &M::M).then(|| Self::raw(mont_mul::<M, N>(v, &M::R2)))
+        lt(v, &M::M).then(|| Self::raw(M::mont_mul(v, &M::R2)))
     }
 
     /// Out of Montgomery form: the plain value.
@@ -173,7 +232,7 @@ impl<M: Modulus<N>, const N: usize> Fe<M, N> {
         if let Some(low) = one.first_mut() {
             *low = 1;
         }
-        mont_mul::<M, N>(&self.limbs, &one)
+        M::mont_mul(&self.limbs, &one)
     }
 
     pub(crate) fn is_zero(&self) -> bool {
@@ -203,7 +262,7 @@ impl<M: Modulus<N>, const N: usize> Fe<M, N> {
     }
 
     pub(crate) fn mul(&self, b: &Self) -> Self {
-        Self::raw(mont_mul::<M, N>(&self.limbs, &b.limbs))
+        Self::raw(M::mont_mul(&self.limbs, &b.limbs))
     }
 
     pub(crate) fn square(&self) -> Self {
