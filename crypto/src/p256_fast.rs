@@ -35,6 +35,8 @@ use field::{limbs_from_be, Fe, P};
 use point::{Affine, Jacobian, GX, GY};
 use table::Table;
 
+use crate::weierstrass::FieldElement;
+
 /// Window width of the generator's table (shared by every key of the VM).
 const G_WINDOW: u32 = 7;
 /// Window width of each public key's table.

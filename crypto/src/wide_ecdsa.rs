@@ -29,7 +29,7 @@ mod scalar;
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::weierstrass::{Affine, Jacobian, Table};
+use crate::weierstrass::{Affine, FieldElement, Jacobian, Table};
 use field::{Fe, Modulus};
 
 pub use curves::{P384Verifier, P521Verifier};

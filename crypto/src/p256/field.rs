@@ -9,6 +9,8 @@
 //! Not constant time (branches on values in the final subtraction and in `invert`): only
 //! public values (keys, signatures, hashes) ever pass through this code.
 
+use crate::weierstrass::FieldElement;
+
 /// `p`, little-endian 32-bit limbs.
 pub(crate) const P: [u32; 8] = [
     0xffff_ffff,
@@ -31,8 +33,6 @@ const R2: [u32; 8] = [
     0xffff_fffd,
     4,
 ];
-
-use crate::weierstrass::FieldElement;
 
 /// A field element in Montgomery form, `< p`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,19 +136,6 @@ fn mont_reduce(t: &[u64; 16]) -> Fe {
 }
 
 impl Fe {
-    pub(crate) const ZERO: Fe = Fe([0; 8]);
-    /// `R mod p`: one in Montgomery form.
-    pub(crate) const ONE: Fe = Fe([
-        1,
-        0,
-        0,
-        0xffff_ffff,
-        0xffff_ffff,
-        0xffff_ffff,
-        0xffff_fffe,
-        0,
-    ]);
-
     /// A canonical (`< p`) big-endian encoding, or `None`.
     pub(crate) fn from_be(bytes: &[u8; 32]) -> Option<Fe> {
         let v = limbs_from_be(bytes);
@@ -176,16 +163,40 @@ impl Fe {
         limbs_to_be(&self.to_limbs())
     }
 
-    pub(crate) fn is_zero(&self) -> bool {
+    /// `self^(2^k)`.
+    pub(crate) fn square_n(&self, k: u32) -> Fe {
+        let mut x = *self;
+        for _ in 0..k {
+            x = x.square();
+        }
+        x
+    }
+}
+
+impl FieldElement for Fe {
+    const ZERO: Fe = Fe([0; 8]);
+    /// `R mod p`: one in Montgomery form.
+    const ONE: Fe = Fe([
+        1,
+        0,
+        0,
+        0xffff_ffff,
+        0xffff_ffff,
+        0xffff_ffff,
+        0xffff_fffe,
+        0,
+    ]);
+
+    fn is_zero(&self) -> bool {
         self.0 == [0; 8]
     }
 
-    pub(crate) fn add(&self, b: &Fe) -> Fe {
+    fn add(&self, b: &Fe) -> Fe {
         let (s, carry) = add_carry(&self.0, &b.0);
         reduce_once(s, carry)
     }
 
-    pub(crate) fn sub(&self, b: &Fe) -> Fe {
+    fn sub(&self, b: &Fe) -> Fe {
         let (d, borrow) = sub_borrow(&self.0, &b.0);
         if borrow == 0 {
             Fe(d)
@@ -194,17 +205,17 @@ impl Fe {
         }
     }
 
-    pub(crate) fn neg(&self) -> Fe {
+    fn neg(&self) -> Fe {
         Fe::ZERO.sub(self)
     }
 
-    pub(crate) fn double(&self) -> Fe {
+    fn double(&self) -> Fe {
         self.add(self)
     }
 
     /// Montgomery product `a·b·R⁻¹ mod p` (operand scanning, 64 products).
     #[allow(clippy::indexing_slicing)] // constant bounds, see mont_reduce
-    pub(crate) fn mul(&self, b: &Fe) -> Fe {
+    fn mul(&self, b: &Fe) -> Fe {
         let (a, b) = (&self.0, &b.0);
         let mut t = [0u64; 16];
         for i in 0..8 {
@@ -222,7 +233,7 @@ impl Fe {
 
     /// Montgomery square (cross products once, doubled: 36 products).
     #[allow(clippy::indexing_slicing)] // constant bounds, see mont_reduce
-    pub(crate) fn square(&self) -> Fe {
+    fn square(&self) -> Fe {
         let a = &self.0;
         let mut t = [0u64; 16];
         // Off-diagonal products a_i·a_j, i < j.
@@ -249,17 +260,8 @@ impl Fe {
         mont_reduce(&t)
     }
 
-    /// `self^(2^k)`.
-    pub(crate) fn square_n(&self, k: u32) -> Fe {
-        let mut x = *self;
-        for _ in 0..k {
-            x = x.square();
-        }
-        x
-    }
-
     /// `self⁻¹` by Fermat (`self^(p−2)`); zero maps to zero. Used at configure time only.
-    pub(crate) fn invert(&self) -> Fe {
+    fn invert(&self) -> Fe {
         // p − 2 = 2^256 − 2^224 + 2^192 + 2^96 − 3: the usual addition chain.
         let x2 = self.square().mul(self); // 2^2 − 1
         let x4 = x2.square_n(2).mul(&x2); // 2^4 − 1
@@ -274,34 +276,5 @@ impl Fe {
         t = t.square_n(4).mul(&x4);
         t = t.square_n(2).mul(&x2); // ends in …11 1111 1111 … 1111
         t.square_n(2).mul(self) // … 01
-    }
-}
-
-impl FieldElement for Fe {
-    const ZERO: Fe = Fe::ZERO;
-    const ONE: Fe = Fe::ONE;
-    fn add(&self, b: &Fe) -> Fe {
-        Fe::add(self, b)
-    }
-    fn sub(&self, b: &Fe) -> Fe {
-        Fe::sub(self, b)
-    }
-    fn neg(&self) -> Fe {
-        Fe::neg(self)
-    }
-    fn double(&self) -> Fe {
-        Fe::double(self)
-    }
-    fn mul(&self, b: &Fe) -> Fe {
-        Fe::mul(self, b)
-    }
-    fn square(&self) -> Fe {
-        Fe::square(self)
-    }
-    fn is_zero(&self) -> bool {
-        Fe::is_zero(self)
-    }
-    fn invert(&self) -> Fe {
-        Fe::invert(self)
     }
 }

@@ -11,6 +11,8 @@ use super::table::Table;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::elliptic_curve::PrimeField;
 
+use crate::weierstrass::FieldElement;
+
 fn big(l: &[u32; 8]) -> BigUint {
     BigUint::from_bytes_be(&limbs_to_be(l))
 }

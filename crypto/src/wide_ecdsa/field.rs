@@ -218,9 +218,6 @@ impl<M: Modulus<N>, const N: usize> Fe<M, N> {
         }
     }
 
-    pub(crate) const ZERO: Self = Self::raw([0; N]);
-    pub(crate) const ONE: Self = Self::raw(M::R1);
-
     /// Plain limbs into Montgomery form, if `v < M`.
     pub(crate) fn from_limbs(v: &[u32; N]) -> Option<Self> {
         lt(v, &M::M).then(|| Self::raw(M::mont_mul(v, &M::R2)))
@@ -235,40 +232,6 @@ impl<M: Modulus<N>, const N: usize> Fe<M, N> {
         M::mont_mul(&self.limbs, &one)
     }
 
-    pub(crate) fn is_zero(&self) -> bool {
-        is_zero(&self.limbs)
-    }
-
-    pub(crate) fn add(&self, b: &Self) -> Self {
-        let (s, carry) = add_carry(&self.limbs, &b.limbs);
-        Self::raw(reduce_once::<M, N>(s, carry))
-    }
-
-    pub(crate) fn sub(&self, b: &Self) -> Self {
-        let (d, borrow) = sub_borrow(&self.limbs, &b.limbs);
-        if borrow == 0 {
-            Self::raw(d)
-        } else {
-            Self::raw(add_carry(&d, &M::M).0)
-        }
-    }
-
-    pub(crate) fn neg(&self) -> Self {
-        Self::ZERO.sub(self)
-    }
-
-    pub(crate) fn double(&self) -> Self {
-        self.add(self)
-    }
-
-    pub(crate) fn mul(&self, b: &Self) -> Self {
-        Self::raw(M::mont_mul(&self.limbs, &b.limbs))
-    }
-
-    pub(crate) fn square(&self) -> Self {
-        self.mul(self)
-    }
-
     /// `self^e`, square-and-multiply from the top bit (variable time: public values).
     pub(crate) fn pow_vartime(&self, e: &[u32; N]) -> Self {
         let mut acc = Self::ONE;
@@ -280,43 +243,53 @@ impl<M: Modulus<N>, const N: usize> Fe<M, N> {
         }
         acc
     }
+}
+
+impl<M: Modulus<N>, const N: usize> FieldElement for Fe<M, N> {
+    const ZERO: Self = Self::raw([0; N]);
+    const ONE: Self = Self::raw(M::R1);
+
+    fn is_zero(&self) -> bool {
+        is_zero(&self.limbs)
+    }
+
+    fn add(&self, b: &Self) -> Self {
+        let (s, carry) = add_carry(&self.limbs, &b.limbs);
+        Self::raw(reduce_once::<M, N>(s, carry))
+    }
+
+    fn sub(&self, b: &Self) -> Self {
+        let (d, borrow) = sub_borrow(&self.limbs, &b.limbs);
+        if borrow == 0 {
+            Self::raw(d)
+        } else {
+            Self::raw(add_carry(&d, &M::M).0)
+        }
+    }
+
+    fn neg(&self) -> Self {
+        Self::ZERO.sub(self)
+    }
+
+    fn double(&self) -> Self {
+        self.add(self)
+    }
+
+    fn mul(&self, b: &Self) -> Self {
+        Self::raw(M::mont_mul(&self.limbs, &b.limbs))
+    }
+
+    fn square(&self) -> Self {
+        self.mul(self)
+    }
 
     /// `self⁻¹` by Fermat (`self^(M−2)`, `M` prime); zero maps to zero. Configure time
     /// only (table building); a verification never inverts a field element.
-    pub(crate) fn invert(&self) -> Self {
+    fn invert(&self) -> Self {
         let mut two = [0u32; N];
         if let Some(low) = two.first_mut() {
             *low = 2;
         }
         self.pow_vartime(&sub_borrow(&M::M, &two).0)
-    }
-}
-
-impl<M: Modulus<N>, const N: usize> FieldElement for Fe<M, N> {
-    const ZERO: Self = Fe::ZERO;
-    const ONE: Self = Fe::ONE;
-    fn add(&self, b: &Self) -> Self {
-        Fe::add(self, b)
-    }
-    fn sub(&self, b: &Self) -> Self {
-        Fe::sub(self, b)
-    }
-    fn neg(&self) -> Self {
-        Fe::neg(self)
-    }
-    fn double(&self) -> Self {
-        Fe::double(self)
-    }
-    fn mul(&self, b: &Self) -> Self {
-        Fe::mul(self, b)
-    }
-    fn square(&self) -> Self {
-        Fe::square(self)
-    }
-    fn is_zero(&self) -> bool {
-        Fe::is_zero(self)
-    }
-    fn invert(&self) -> Self {
-        Fe::invert(self)
     }
 }

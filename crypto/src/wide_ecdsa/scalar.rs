@@ -7,6 +7,7 @@
 
 use super::field::{Fe, Modulus};
 use super::limbs::{add_carry, is_zero, lt, shr1, sub_borrow};
+use crate::weierstrass::FieldElement;
 
 /// `0 < v < n`.
 pub(crate) fn in_range<Q: Modulus<N>, const N: usize>(v: &[u32; N]) -> bool {

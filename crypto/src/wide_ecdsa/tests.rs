@@ -11,7 +11,7 @@ use super::field::{Fe, Modulus};
 use super::limbs::{from_be, to_be};
 use super::scalar;
 use super::Curve;
-use crate::weierstrass::{normalize_all, Jacobian, Table};
+use crate::weierstrass::{normalize_all, FieldElement, Jacobian, Table};
 
 fn big<const N: usize>(v: &[u32; N]) -> BigUint {
     let mut bytes = vec![0u8; 4 * N];
