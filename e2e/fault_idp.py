@@ -7,6 +7,8 @@ e2e/idp_service.py:
 * `GET /jwks/<name>.json`: key set `<name>` (any name; each has its own mode, "ok" until
   set), the keys of `set_keys`;
 * `GET /users/<sub>`: the user service: 200 for a subject in `users`, else 404;
+* `GET /revoked.json`: the revocation list `{"jti": [...], "sub": [...]}` of
+  `set_revoked` (mode "ok"), or 500 (mode "500", `set_revoked_mode`);
 * `POST /control?jwks=<name>&mode=<mode>` or `?users=1&mode=<mode>`: switches a mode
   (the same as `set_jwks_mode` / `set_user_mode`, for a server run by hand:
   `python3 e2e/fault_idp.py --port 8090`).
@@ -29,7 +31,8 @@ User modes: ok, slow, 500. "Down" is not a mode: `stop()` closes the listening s
 (connection refused) and `start()` listens again on the same port.
 
 Every answer is counted by what was asked and the mode it was given in
-(`count("jwks:main:html")`, `count("user:ok")`), as it is about to be sent.
+(`count("jwks:main:html")`, `count("user:ok")`, `count("revoked:500")`), as it is
+about to be sent.
 """
 
 import argparse
@@ -43,6 +46,7 @@ from idp_service import LoopbackService
 
 JWKS_MODES = ("ok", "slow", "500", "html", "huge", "truncated", "cut", "wrong_keys")
 USER_MODES = ("ok", "slow", "500")
+REVOKED_MODES = ("ok", "500")
 HUGE_BYTES = 10 * 1024 * 1024
 HTML_PAGE = (b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
              b"<body><h1>502 Bad Gateway</h1><p>The upstream server is not available.</p></body></html>\n")
@@ -80,6 +84,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._jwks(idp, path[len("/jwks/"):-len(".json")])
         elif path.startswith("/users/"):
             self._user(idp, unquote(path[len("/users/"):]))
+        elif path == "/revoked.json":
+            self._revoked(idp)
         else:
             self._answer(404, b'{"error": "not found"}')
 
@@ -148,6 +154,16 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._answer(404, b'{"error": "no such user"}')
 
+    def _revoked(self, idp):
+        with idp.lock:
+            mode = idp.revoked_mode
+            body = json.dumps(idp.revoked).encode()
+        idp._record(f"revoked:{mode}")
+        if mode == "500":
+            self._answer(500, b'{"error": "internal server error"}')
+        else:
+            self._answer(200, body)
+
     def _answer(self, status, body, content_type="application/json"):
         self.send_response(status)
         self.send_header("content-type", content_type)
@@ -175,6 +191,8 @@ class FaultIdp(LoopbackService):
         self.slow_s = slow_s
         self.jwks_modes = {}
         self.user_mode = "ok"
+        self.revoked = {"jti": [], "sub": []}
+        self.revoked_mode = "ok"
         self.counts = {}
         self.port = 0
         self.server = None
@@ -194,6 +212,17 @@ class FaultIdp(LoopbackService):
             raise ValueError(f"unknown user mode {mode!r}: one of {', '.join(USER_MODES)}")
         with self.lock:
             self.user_mode = mode
+
+    def set_revoked(self, jti=(), sub=()):
+        """The revocation list served at /revoked.json."""
+        with self.lock:
+            self.revoked = {"jti": list(jti), "sub": list(sub)}
+
+    def set_revoked_mode(self, mode):
+        if mode not in REVOKED_MODES:
+            raise ValueError(f"unknown revocation mode {mode!r}: one of {', '.join(REVOKED_MODES)}")
+        with self.lock:
+            self.revoked_mode = mode
 
     def set_keys(self, *keys):
         with self.lock:

@@ -12,7 +12,10 @@ must hold, each time:
 * a forged token (bad signature, a foreign key under the real `kid`, an unknown `kid`,
   HS256 with the RSA public key as secret, `alg: none`) or an expired one never gets 200;
 * a user service that is down, slow or failing gets the configured `on_error`: 503
-  (`deny`) or the verified token passes (`allow`) (`UserCheckFaults`).
+  (`deny`) or the verified token passes (`allow`) (`UserCheckFaults`);
+* a token whose `jti` or `sub` the revocation list names, or whose `sub` is in
+  `deny_subjects`, gets 401 "token revoked", also from the verified-token cache, and a
+  failing list endpoint leaves the last good list in force (`RevocationInEnvoy`).
 
 The provider's timings are small (fetch timeout 0.8 s, refresh 1 s, Envoy connect
 timeout 0.25 s) so the whole file runs in about a minute.
@@ -146,6 +149,15 @@ class FaultHelpers:
         cls.envoy = cls.enterClassContext(Envoy(name, bootstrap))
         cls.envoy.start().wait_ready()
 
+    @classmethod
+    def wait_for_first_keys(cls):
+        """Until a valid token passes: the provider has its first key set."""
+        warm = token("warm-up")
+        reply = eventually(lambda: http_request(cls.envoy.listener_port, "/warm-up", bearer(warm)),
+                           lambda r: r.status == 200, FETCH_TIMEOUT_MS / 1000 + SLACK_S)
+        if reply.status != 200:
+            raise AssertionError(f"the first key set never loaded: {reply}")
+
 
 def remote_provider(jwks, issuer=ISSUER, cluster="idp"):
     return {
@@ -170,11 +182,7 @@ class KeysKeptThroughIdpFaults(FaultHelpers, unittest.TestCase):
         # default, `deny`, answers 503 once a due refresh fails: test_e2e.py IdpOutage).
         kept = {**remote_provider("main"), "on_keys_unavailable": "stale", "stale_max_s": 3600}
         cls.start_envoy("faults-kept", {"providers": {"idp": kept}}, {"idp": cls.idp.port})
-        warm = token("warm-up")
-        reply = eventually(lambda: http_request(cls.envoy.listener_port, "/warm-up", bearer(warm)),
-                           lambda r: r.status == 200, FETCH_TIMEOUT_MS / 1000 + SLACK_S)
-        if reply.status != 200:
-            raise AssertionError(f"the first key set never loaded: {reply}")
+        cls.wait_for_first_keys()
 
     def survives(self, fault):
         """Breaks the JWKS endpoint as `fault` until a fetch failed that way, then checks
@@ -399,6 +407,98 @@ class UserCheckFaults(FaultHelpers, unittest.TestCase):
         for policy in ("deny", "allow"):
             self.assert_passes(self.ask(policy, alice), alice)
             self.assert_user_gone(self.ask(policy, f"{alice}-nobody"))
+
+
+class RevocationInEnvoy(FaultHelpers, unittest.TestCase):
+    """One Envoy whose provider has keys from /jwks/main.json, a revocation list from
+    /revoked.json refreshed every second, and `deny_subjects: ["svc-compromised"]`. Each
+    test lists something, waits until Envoy refuses it, and empties the list again."""
+
+    REFRESH_S = 1
+
+    @classmethod
+    def setUpClass(cls):
+        cls.idp = FaultIdp(keys=[Keys.k1.jwk]).start()
+        cls.addClassCleanup(cls.idp.stop)
+        provider = {
+            **remote_provider("main"),
+            "revocation": {"cluster": "idp", "uri": "http://idp.test/revoked.json",
+                           "refresh_s": cls.REFRESH_S, "timeout_ms": FETCH_TIMEOUT_MS},
+            "deny_subjects": ["svc-compromised"],
+        }
+        cls.start_envoy("faults-revocation", {"providers": {"idp": provider}}, {"idp": cls.idp.port})
+        cls.wait_for_first_keys()
+        loaded = eventually(lambda: cls.envoy.prometheus().get("jwt_gate_revocation_fetches_ok", 0),
+                            lambda n: n > 0, cls.REFRESH_S + SLACK_S)
+        if not loaded:
+            raise AssertionError("the revocation list never loaded")
+
+    def setUp(self):
+        self.addCleanup(self.idp.set_revoked_mode, "ok")
+        self.addCleanup(self.idp.set_revoked)
+
+    def assert_revoked(self, reply):
+        self.assertEqual(reply.status, 401, reply)
+        challenge = reply.headers.get("www-authenticate", "")
+        self.assertIn('error="invalid_token", error_description="token revoked"', challenge, reply.headers)
+        self.assertEqual(reply.json(), {"error": "invalid_token", "message": "token revoked"}, reply)
+
+    def refused_soon(self, path, tok):
+        """The reply once the list in force refuses `tok` (or the last one at the deadline)."""
+        return eventually(lambda: self.get(path, tok), lambda r: r.status == 401, self.REFRESH_S + SLACK_S)
+
+    def test_a_listed_jti_is_refused_even_from_the_token_cache(self):
+        listed = token("jti-user", jti="jti-listed")
+        other = token("jti-user", jti="jti-other")
+        self.assert_passes(self.get("/jti", listed), "jti-user")  # verified and cached
+        revoked_before = self.stat("jwt_gate_failures_token_revoked")
+        hits_before = self.stat("jwt_gate_cache_hit")
+        self.idp.set_revoked(jti=["jti-listed"])
+        self.assert_revoked(self.refused_soon("/jti", listed))
+        # The refusal was a cache hit: the list is checked on every request.
+        self.assertGreater(eventually(lambda: self.stat("jwt_gate_cache_hit"), lambda n: n > hits_before, 3),
+                           hits_before)
+        self.assertGreater(eventually(lambda: self.stat("jwt_gate_failures_token_revoked"),
+                                      lambda n: n > revoked_before, 3), revoked_before)
+        # Same subject, another jti: not listed.
+        self.assert_passes(self.get("/jti", other), "jti-user")
+        # Taken off the list: the token passes again.
+        self.idp.set_revoked()
+        reply = eventually(lambda: self.get("/jti", listed), lambda r: r.status == 200, self.REFRESH_S + SLACK_S)
+        self.assert_passes(reply, "jti-user")
+        self.assert_vm_alive()
+
+    def test_a_listed_sub_is_refused_for_every_token_of_that_subject(self):
+        first, second = token("sub-listed", jti="s-1"), token("sub-listed", jti="s-2")
+        self.assert_passes(self.get("/sub", first), "sub-listed")
+        self.idp.set_revoked(sub=["sub-listed"])
+        self.assert_revoked(self.refused_soon("/sub", first))
+        self.assert_revoked(self.get("/sub", second))
+        self.assert_passes(self.get("/sub", token("sub-innocent")), "sub-innocent")
+        self.assert_forged_never_pass("/sub")
+
+    def test_deny_subjects_refuses_without_any_list_entry(self):
+        self.assert_revoked(self.get("/deny", token("svc-compromised")))
+        self.assert_passes(self.get("/deny", token("svc-fine")), "svc-fine")
+
+    def test_a_failing_list_endpoint_keeps_the_last_good_list(self):
+        kept = token("kept-user", jti="jti-kept")
+        self.idp.set_revoked(jti=["jti-kept"])
+        self.assert_revoked(self.refused_soon("/kept", kept))
+        failed_before = self.stat("jwt_gate_revocation_fetches_failed")
+        served_before = self.idp.count("revoked:500")
+        self.idp.set_revoked_mode("500")
+        deadline_s = self.REFRESH_S + SLACK_S
+        eventually(lambda: self.idp.count("revoked:500"), lambda n: n > served_before, deadline_s)
+        failed = eventually(lambda: self.stat("jwt_gate_revocation_fetches_failed"),
+                            lambda n: n > failed_before, deadline_s)
+        self.assertGreater(failed, failed_before, "no revocation fetch failed")
+        # Even with an empty list behind the failing endpoint, the last good one holds.
+        self.idp.set_revoked()
+        for _ in range(3):
+            self.assert_revoked(self.get("/kept", kept))
+        self.assert_passes(self.get("/kept", token("kept-other")), "kept-other")
+        self.assert_vm_alive()
 
 
 def main():
