@@ -298,7 +298,14 @@ fn deny(
         .metrics
         .count_fixed(Counter::Decision(Decision::Deny));
     shared.metrics.flush_if_due(now_ms);
-    let reply = response::build(&shared.config, denial, path);
+    // Keys unavailable: tell the client when the next fetch is due (it backs off).
+    let retry_after_s = match (&denial.error, denial.provider_index) {
+        (AuthError::KeysUnavailable, Some(provider)) => {
+            Some(shared.keys.borrow().retry_in(provider, now_ms / 1000))
+        }
+        _ => None,
+    };
+    let reply = response::build_retrying(&shared.config, denial, path, retry_after_s);
     let reply_headers: Vec<(&str, &str)> = reply
         .headers
         .iter()

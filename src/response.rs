@@ -8,8 +8,11 @@ use crate::config::{BodyFormat, Config, DEFAULT_REALM};
 use crate::error::{AuthError, Reply};
 use crate::gate::Denial;
 
-/// Seconds a client is told to wait when keys are unavailable.
-const RETRY_AFTER_S: u32 = 5;
+/// Seconds a client is told to wait on a 503 when the glue knows no better.
+const RETRY_AFTER_S: u64 = 5;
+/// Bounds of a `Retry-After` taken from the fetch schedule: at least a second (the next
+/// attempt may be due now), at most an hour (a client should not give up for longer).
+const RETRY_AFTER_RANGE_S: (u64, u64) = (1, 3600);
 
 /// How local replies look, compiled from the top-level configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +74,18 @@ pub struct LocalReply {
 /// Builds the reply for `denial`. `original_path` is the `:path` as received (for the return URL).
 #[must_use]
 pub fn build(config: &Config, denial: &Denial, original_path: &str) -> LocalReply {
+    build_retrying(config, denial, original_path, None)
+}
+
+/// [`build`], with the 503's `Retry-After` set to `retry_after_s` when the glue knows
+/// when the failing dependency is next tried (the key set's next fetch, which backs off
+/// after failures), clamped to 1 s – 1 h; without it, 5 s.
+pub fn build_retrying(
+    config: &Config,
+    denial: &Denial,
+    original_path: &str,
+    retry_after_s: Option<u64>,
+) -> LocalReply {
     if denial.redirect_to_login {
         if let Some(login) = &config.login {
             let sep = if login.url.contains('?') { '&' } else { '?' };
@@ -104,7 +119,9 @@ pub fn build(config: &Config, denial: &Denial, original_path: &str) -> LocalRepl
         headers.push(("www-authenticate".into(), challenge(answers, denial, code)));
     }
     if reply == Reply::Unavailable {
-        headers.push(("retry-after".into(), RETRY_AFTER_S.to_string()));
+        let (low, high) = RETRY_AFTER_RANGE_S;
+        let seconds = retry_after_s.map_or(RETRY_AFTER_S, |s| s.clamp(low, high));
+        headers.push(("retry-after".into(), seconds.to_string()));
     }
     let (content_type, body) = body(answers, error, code.unwrap_or(default_error(reply)), status);
     headers.push(("content-type".into(), content_type));
@@ -336,6 +353,24 @@ mod tests {
         assert_eq!(body_json(&r)["title"], "Service Unavailable");
         assert_eq!(body_json(&r)["status"], 503);
         assert_eq!(header(&r, "retry-after"), Some("5"));
+    }
+
+    #[test]
+    fn retry_after_follows_the_fetch_schedule_within_bounds() {
+        let c = config("");
+        let denial = Denial::from(AuthError::KeysUnavailable);
+        let retry =
+            |s| header(&build_retrying(&c, &denial, "/", s), "retry-after").map(String::from);
+        assert_eq!(retry(None).as_deref(), Some("5"));
+        assert_eq!(retry(Some(27)).as_deref(), Some("27"));
+        assert_eq!(retry(Some(0)).as_deref(), Some("1"), "a fetch due now");
+        assert_eq!(retry(Some(86_400)).as_deref(), Some("3600"));
+        // Only 503s carry it.
+        let denial = Denial::from(AuthError::Expired);
+        assert_eq!(
+            header(&build_retrying(&c, &denial, "/", Some(27)), "retry-after"),
+            None
+        );
     }
 
     #[test]

@@ -210,3 +210,25 @@ fn requests_during_back_off_get_503_at_once_without_a_fetch() {
     assert!(host.pending_http_calls().is_empty(), "no fetch per request");
     assert_eq!(host.metric("jwt_gate.jwks_fetches.bad_status"), Some(1));
 }
+
+#[test]
+fn retry_after_counts_down_to_the_next_fetch_attempt() {
+    let mut host = host(&json!({}));
+    let retry_after = |host: &mut Host| -> u64 {
+        let (id, _) = util::jwks::send(host, &token());
+        let reply = host.local_response(id).expect("a 503");
+        assert_eq!(reply.status, 503, "{reply:?}");
+        reply.header("retry-after").unwrap().parse().unwrap()
+    };
+    assert_eq!(request(&mut host), 0);
+    assert_eq!(answer_all(&mut host, 500), 1);
+    // The first failure backs off min_refetch_s (30 s), jittered down by up to half.
+    let first = retry_after(&mut host);
+    assert!((15..=30).contains(&first), "Retry-After {first}");
+    step(&mut host, 5);
+    assert_eq!(retry_after(&mut host), first - 5);
+    // At the attempt the header never says 0.
+    step(&mut host, first - 5 - 1);
+    assert_eq!(retry_after(&mut host), 1);
+    assert!(host.pending_http_calls().is_empty(), "no fetch per request");
+}
