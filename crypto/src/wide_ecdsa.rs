@@ -119,8 +119,8 @@ impl<C: Curve<N>, const N: usize> Verifier<C, N> {
         let w = scalar::invert_vartime::<C::Order, N>(&s)?;
         // e < 2^ORDER_BITS < 2n, so one subtraction reduces it.
         let e = scalar::reduce::<C::Order, N>(&limbs::from_be(digest)?);
-        let u1 = scalar::mul::<C::Order, N>(&e, &w)?;
-        let u2 = scalar::mul::<C::Order, N>(&r, &w)?;
+        let u1 = scalar::mul::<C::Order, N>(&e, &w);
+        let u2 = scalar::mul::<C::Order, N>(&r, &w);
         let sum = self
             .q
             .mul_add(C::g_table()?.mul_add(Jacobian::INFINITY, &u1), &u2);

@@ -224,6 +224,7 @@ impl<M: Modulus<N>, const N: usize> Fe<M, N> {
     }
 
     /// Out of Montgomery form: the plain value.
+    #[cfg(test)]
     pub(crate) fn to_limbs(self) -> [u32; N] {
         let mut one = [0u32; N];
         if let Some(low) = one.first_mut() {

@@ -5,9 +5,8 @@
 //! Variable time throughout (binary inversion, branches on values): verification only
 //! ever handles public values, never a private key or nonce.
 
-use super::field::{Fe, Modulus};
+use super::field::Modulus;
 use super::limbs::{add_carry, is_zero, lt, shr1, sub_borrow};
-use crate::weierstrass::FieldElement;
 
 /// `0 < v < n`.
 pub(crate) fn in_range<Q: Modulus<N>, const N: usize>(v: &[u32; N]) -> bool {
@@ -24,10 +23,10 @@ pub(crate) fn reduce<Q: Modulus<N>, const N: usize>(v: &[u32; N]) -> [u32; N] {
     }
 }
 
-/// `a·b mod n` for `a, b < n` (`None` only if one is not).
-pub(crate) fn mul<Q: Modulus<N>, const N: usize>(a: &[u32; N], b: &[u32; N]) -> Option<[u32; N]> {
-    let (a, b) = (Fe::<Q, N>::from_limbs(a)?, Fe::<Q, N>::from_limbs(b)?);
-    Some(a.mul(&b).to_limbs())
+/// `a·b mod n` for `a, b < n`, plain in and out: the Montgomery product `a·b·R⁻¹`, then
+/// one more with `R²` to cancel the `R⁻¹`, never entering Montgomery form.
+pub(crate) fn mul<Q: Modulus<N>, const N: usize>(a: &[u32; N], b: &[u32; N]) -> [u32; N] {
+    Q::mont_mul(&Q::mont_mul(a, b), &Q::R2)
 }
 
 /// `x/2 mod n` for `x < n`.

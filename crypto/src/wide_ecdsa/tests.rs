@@ -69,6 +69,8 @@ fn check_field<M: Modulus<N>, const N: usize>(extra: &[BigUint]) {
         for b in &values {
             let fb = Fe::<M, N>::from_limbs(&limbs(b)).unwrap();
             assert_eq!(big(&fa.mul(&fb).to_limbs()), (a * b) % &m, "{a} · {b}");
+            let plain = scalar::mul::<M, N>(&limbs(a), &limbs(b));
+            assert_eq!(big(&plain), (a * b) % &m, "plain {a} · {b}");
             assert_eq!(big(&fa.add(&fb).to_limbs()), (a + b) % &m, "{a} + {b}");
             assert_eq!(big(&fa.sub(&fb).to_limbs()), (a + &m - b) % &m, "{a} − {b}");
         }
