@@ -154,6 +154,9 @@ pub struct HostState {
     pub(crate) tick_period_ms: u32,
     pub(crate) done_calls: u32,
     pub(crate) rng: u64,
+    /// Header names (lower case) whose removal `proxy_remove_header_map_value` refuses
+    /// with `BadArgument` ([`crate::Host::refuse_header_removal`]).
+    pub(crate) refused_removals: Vec<Vec<u8>>,
 }
 
 impl HostState {
@@ -182,6 +185,7 @@ impl HostState {
             tick_period_ms: 0,
             done_calls: 0,
             rng: 0x9e37_79b9_7f4a_7c15,
+            refused_removals: Vec::new(),
         }
     }
 

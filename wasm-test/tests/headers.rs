@@ -111,6 +111,24 @@ fn client_sent_identity_headers_are_replaced_on_a_require_route_with_a_token() {
 }
 
 #[test]
+fn a_spoofed_claim_header_the_host_will_not_remove_is_overwritten_with_the_claim() {
+    // Claim headers are appended after the strip removed the client's copies; when the
+    // host refuses a removal, the filter replaces instead of appending.
+    let mut host = routed(provider(json!({})));
+    host.refuse_header_removal("x-user-id");
+    let auth = format!("Bearer {}", token(&good_claims()));
+    let ex = send_spoofed(&mut host, "/api/me", &[("authorization", auth)]);
+    assert!(ex.forwarded(), "{ex:?}");
+    assert_eq!(
+        ex.upstream_values("x-user-id"),
+        vec!["user-1"],
+        "{:?}",
+        ex.upstream
+    );
+    assert_no_spoofed_value(&ex, "require with token, removal refused");
+}
+
+#[test]
 fn client_sent_identity_headers_are_removed_on_denied_requests() {
     let mut host = routed(provider(json!({})));
     for (path, status) in [("/api/me", 401), ("/deny/x", 403), ("/%2e%2e%2f", 400)] {

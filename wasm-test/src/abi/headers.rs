@@ -142,6 +142,14 @@ fn edit(
         Some((ptr, len)) => read(c, ptr, len)?,
         None => Vec::new(),
     };
+    let refused = c
+        .data()
+        .refused_removals
+        .iter()
+        .any(|name| name.eq_ignore_ascii_case(&key));
+    if refused && matches!(op, Edit::Remove) {
+        return Err(Status::BadArgument.into());
+    }
     let map = map(c.data_mut(), kind).ok_or(Status::BadArgument)?;
     match op {
         Edit::Add => map.add(&key, &value),

@@ -143,6 +143,16 @@ impl Host {
         self.set_now(now + by);
     }
 
+    /// Makes `proxy_remove_header_map_value` for `name` (any map, any case) answer
+    /// `BadArgument` and leave the header in place, as a host whose policy protects a
+    /// header would.
+    pub fn refuse_header_removal(&mut self, name: &str) {
+        self.store
+            .data_mut()
+            .refused_removals
+            .push(name.to_ascii_lowercase().into_bytes());
+    }
+
     /// Makes the clock call fail (`InternalFailure`) or work again.
     pub fn set_clock_broken(&mut self, broken: bool) {
         self.store.data_mut().clock_broken = broken;
