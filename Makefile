@@ -42,15 +42,16 @@ e2e: build venv ## real Envoy end-to-end tests, IdP fault injection, a 15 s soak
 	JWT_GATE_WASM=$(WASM) timeout 600 $(VENV)/bin/python e2e/test_e2e.py
 	JWT_GATE_WASM=$(WASM) timeout 300 $(VENV)/bin/python e2e/test_faults.py
 	@bash bench/install-tools.sh
-	JWT_GATE_WASM=$(WASM) SOAK_SECONDS=15 SOAK_OUT=- timeout 300 $(VENV)/bin/python bench/soak.py
+	JWT_GATE_WASM=$(WASM) SOAK_SECONDS=15 SOAK_POOL=4000 SOAK_OUT=- timeout 300 $(VENV)/bin/python bench/soak.py
 
 bench: build venv ## performance vs bare Envoy, empty wasm, native jwt_authn (±cache) → bench/RESULTS.md (BENCH_QUICK=1: ~3 min)
 	JWT_GATE_WASM=$(WASM) bash bench/run.sh
 
-SOAK_SECONDS ?= 300
-soak: build venv ## mixed valid/expired/forged/malformed load on real Envoy, every answer checked, RSS watched → bench/SOAK.md (SOAK_SECONDS=300)
+SOAK_SECONDS ?= 600
+SOAK_POOL ?= 20000
+soak: build venv ## mixed valid/expired/forged/malformed load on real Envoy, every answer checked, RSS watched → bench/SOAK.md (SOAK_SECONDS=600, SOAK_POOL=20000 distinct tokens)
 	@bash bench/install-tools.sh
-	JWT_GATE_WASM=$(WASM) SOAK_SECONDS=$(SOAK_SECONDS) $(VENV)/bin/python bench/soak.py
+	JWT_GATE_WASM=$(WASM) SOAK_SECONDS=$(SOAK_SECONDS) SOAK_POOL=$(SOAK_POOL) $(VENV)/bin/python bench/soak.py
 
 verify-bench: target-installed ## µs per signature verify inside wasm (wasmtime, and V8 when node exists)
 	cargo build --release --target $(WASM_TARGET) --manifest-path bench/verify-bench/Cargo.toml

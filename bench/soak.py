@@ -30,7 +30,7 @@ echoed label, RSS growing by more than SOAK_RSS_BOUND_MIB between the end of the
 (the first SOAK_WARMUP_S seconds) and any later sample, or, over at least 10 samples
 after the warm-up, a fitted RSS slope above SOAK_SLOPE_BOUND_MIB_MIN.
 
-Environment: SOAK_SECONDS (300), SOAK_CONNECTIONS (16), SOAK_POOL (4000),
+Environment: SOAK_SECONDS (600), SOAK_CONNECTIONS (16), SOAK_POOL (20000),
 SOAK_SAMPLE_S (10, at most a tenth of the run), SOAK_WARMUP_S (60, at most a fifth of the
 run), SOAK_RSS_BOUND_MIB (24), SOAK_SLOPE_BOUND_MIB_MIN (2), SOAK_OUT (bench/SOAK.md; "-" prints the report only), JWT_GATE_WASM, ENVOY_BIN,
 BENCH_ENVOY_CPU (0), BENCH_WRK_CPU (1).
@@ -68,9 +68,9 @@ def env_int(name, default):
     return int(value) if value.strip() else default
 
 
-SECONDS = env_int("SOAK_SECONDS", 300)
+SECONDS = env_int("SOAK_SECONDS", 600)
 CONNECTIONS = env_int("SOAK_CONNECTIONS", 16)
-POOL = env_int("SOAK_POOL", 4000)
+POOL = env_int("SOAK_POOL", 20000)
 SAMPLE_S = max(1, min(env_int("SOAK_SAMPLE_S", 10), SECONDS // 10))
 WARMUP_S = min(env_int("SOAK_WARMUP_S", 60), SECONDS // 5)
 RSS_BOUND_MIB = env_int("SOAK_RSS_BOUND_MIB", 24)
