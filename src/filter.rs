@@ -108,14 +108,12 @@ impl Context for Filter {
             .metrics
             .increment(&format!("jwt_gate.user_checks.{label}"));
         if let Some(p) = self.shared.config.providers.get(provider) {
-            if let Some(value) = p
-                .user_check
-                .as_ref()
-                .and_then(|c| c.cache_value(answer, now_ms() / 1000))
-            {
-                let key = usercheck::cache_key(&p.name, &subject);
-                // A refused write only loses a cache entry.
-                let _ = abi::shared_data_set(&key, value.as_bytes());
+            if let Some(check) = &p.user_check {
+                if let Some(value) = check.cache_value(answer, &subject, now_ms() / 1000) {
+                    let key = check.cache_key(&p.name, &subject);
+                    // A refused write only loses a cache entry.
+                    let _ = abi::shared_data_set(&key, value.as_bytes());
+                }
             }
         }
         self.shared
@@ -346,9 +344,9 @@ fn check_user(
     let Some(subject) = who.subject.as_deref() else {
         return UserGate::Deny(denial(AuthError::UserNotFound));
     };
-    let key = usercheck::cache_key(&provider.name, subject);
+    let key = check.cache_key(&provider.name, subject);
     // Any host error reads as a cache miss.
-    let cached = || usercheck::cached(&abi::shared_data_get(&key)?, now_ms / 1000);
+    let cached = || usercheck::cached(&abi::shared_data_get(&key)?, subject, now_ms / 1000);
     // A fresh answer (from the callout this request waited on) is not a cache lookup.
     let from_cache = if answer.is_none() { cached() } else { None };
     if answer.is_none() {

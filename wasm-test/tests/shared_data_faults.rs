@@ -1,5 +1,5 @@
 //! Shared-data faults under the user check, through the real artifact: the user-check
-//! cache lives in proxy-wasm shared data (`jwt-gate/user/<provider>/<sub>`), and a host
+//! cache lives in proxy-wasm shared data (`jwt-gate/user/<provider>/<slot>`), and a host
 //! may refuse a write (CAS mismatch: another worker wrote first), lose an entry (evicted),
 //! hand back bytes the filter never wrote, or answer an error status. Whatever the store
 //! does, the answer a request gets is the one the user service gave: never a trap, never
@@ -9,6 +9,7 @@ mod util;
 
 use std::time::{Duration, UNIX_EPOCH};
 
+use jwt_gate::usercheck;
 use serde_json::json;
 use util::mint::{claims, hs_secret, mint, tamper};
 use wasm_test::{Action, Host, SharedData, SharedFault, Status};
@@ -101,13 +102,19 @@ fn request(host: &mut Host, sub: &str, service: Option<u32>) -> (u32, bool) {
     (outcome(host, id, action), asked)
 }
 
+/// The slot that holds `sub`'s answer (the default slot count).
 fn key(sub: &str) -> String {
-    format!("jwt-gate/user/corp/{sub}")
+    usercheck::slot_key("corp", sub, usercheck::DEFAULT_CACHE_SLOTS)
+}
+
+/// A well-formed entry for `sub`: active (`1`) or gone (`0`) until `expires`.
+fn entry(flag: char, expires: u64, sub: &str) -> Vec<u8> {
+    format!("{flag}:{expires}:{sub}").into_bytes()
 }
 
 /// Bytes another writer (an older plugin version, a different format) might leave under
-/// the key, or a host might hand back corrupted: each must read as "not cached".
-fn unreadable_values() -> Vec<Vec<u8>> {
+/// `sub`'s slot, or a host might hand back corrupted: each must read as "not cached".
+fn unreadable_values(sub: &str) -> Vec<Vec<u8>> {
     let future = NOW + 3600;
     let mut values: Vec<Vec<u8>> = [
         String::new(),
@@ -115,27 +122,37 @@ fn unreadable_values() -> Vec<Vec<u8>> {
         "1:".into(),
         ":".into(),
         "1:abc".into(),
-        "1:-5".into(),
-        "1:18446744073709551616".into(), // u64::MAX + 1
-        format!("1:{future}.5"),
-        "1:1e12".into(),
-        format!("01:{future}"),
-        format!(" 1:{future}"),
-        format!("1:{future} "),
-        format!("1:{future}\0"),
-        format!("2:{future}"),
-        format!("true:{future}"),
-        format!("1:{future}:extra"),
+        format!("1:{future}"), // the format before slots: no subject
+        format!("1:abc:{sub}"),
+        format!("1:-5:{sub}"),
+        format!("1:18446744073709551616:{sub}"), // u64::MAX + 1
+        format!("1:{future}.5:{sub}"),
+        format!("1:1e12:{sub}"),
+        format!("01:{future}:{sub}"),
+        format!(" 1:{future}:{sub}"),
+        format!("1: {future}:{sub}"),
+        format!("1:{future}: {sub}"),
+        format!("1:{future}:{sub} "),
+        format!("1:{future}:{sub}\0"),
+        format!("1:{future}::{sub}"),
+        format!("1:{future}:{sub}:"),
+        format!("2:{future}:{sub}"),
+        format!("true:{future}:{sub}"),
+        format!("1:{future}:{}", sub.to_uppercase()),
+        format!("1:{future}:{sub}x"),
+        format!("1:{future}:someone-else"), // another subject that hashed to this slot
+        format!("1:{future}:"),
         "{\"active\":true}".into(),
         "active".into(),
-        format!("1:{}", NOW - 1), // expired
+        format!("1:{}:{sub}", NOW - 1), // expired
     ]
     .into_iter()
     .map(String::into_bytes)
     .collect();
-    values.push(vec![0xff, 0xfe, b':', b'9']);
-    values.push(format!("\u{fffd}1:{future}").into_bytes());
-    values.push([b"1:".as_slice(), &[b'9'; 1 << 20]].concat()); // a 1 MiB number
+    values.push([&[0xff, 0xfe, b':', b'9', b':'], sub.as_bytes()].concat());
+    values.push(format!("\u{fffd}1:{future}:{sub}").into_bytes());
+    // A 1 MiB number.
+    values.push([b"1:".as_slice(), &[b'9'; 1 << 20], b":", sub.as_bytes()].concat());
     values
 }
 
@@ -194,9 +211,10 @@ fn a_write_lost_to_another_worker_leaves_both_workers_answering_right() {
 fn unreadable_cache_entries_are_misses_never_admissions() {
     let shared = SharedData::default();
     let mut host = worker("deny", &shared);
-    for (n, value) in unreadable_values().into_iter().enumerate() {
-        let shown = String::from_utf8_lossy(&value[..value.len().min(40)]).into_owned();
+    for n in 0..unreadable_values("-").len() {
         let sub = format!("gone-{n}");
+        let value = unreadable_values(&sub).swap_remove(n);
+        let shown = String::from_utf8_lossy(&value[..value.len().min(40)]).into_owned();
         // The value is what the store holds for the key, and what a read returns.
         shared.set(&key(&sub), &value, 0).unwrap();
         shared.inject(SharedFault::GetValue(value), 1);
@@ -221,9 +239,12 @@ fn unreadable_entries_still_follow_on_error_when_the_service_fails() {
     for (on_error, expected) in [("deny", 503), ("allow", 200)] {
         let shared = SharedData::default();
         let mut host = worker(on_error, &shared);
-        for (n, value) in unreadable_values().into_iter().enumerate() {
-            shared.inject(SharedFault::GetValue(value), 1);
+        for n in 0..unreadable_values("-").len() {
             let sub = format!("u-{n}");
+            shared.inject(
+                SharedFault::GetValue(unreadable_values(&sub).swap_remove(n)),
+                1,
+            );
             assert_eq!(
                 request(&mut host, &sub, Some(500)),
                 (expected, true),
@@ -257,15 +278,13 @@ fn another_providers_entry_is_not_this_providers_answer() {
     let mut host = worker("deny", &shared);
     let future = NOW + 3600;
     // Another provider (or plugin) in the same VM id vouches for erin; corp's service does not.
+    let partner = usercheck::slot_key("partner", "erin", usercheck::DEFAULT_CACHE_SLOTS);
+    assert_ne!(partner, key("erin"));
     shared
-        .set(
-            "jwt-gate/user/partner/erin",
-            format!("1:{future}").as_bytes(),
-            0,
-        )
+        .set(&partner, &entry('1', future, "erin"), 0)
         .unwrap();
     shared
-        .set("jwt-gate/user/erin", format!("1:{future}").as_bytes(), 0)
+        .set("jwt-gate/user/erin", &entry('1', future, "erin"), 0)
         .unwrap();
     assert_eq!(request(&mut host, "erin", Some(404)), (401, true));
 }
@@ -274,13 +293,9 @@ fn another_providers_entry_is_not_this_providers_answer() {
 fn forged_tokens_never_reach_the_cache_whatever_it_holds() {
     let shared = SharedData::default();
     let mut host = worker("allow", &shared);
-    shared
-        .set(&key("mallory"), format!("1:{}", NOW + 3600).as_bytes(), 0)
-        .unwrap();
-    shared.inject(
-        SharedFault::GetValue(format!("1:{}", NOW + 3600).into_bytes()),
-        4,
-    );
+    let vouched = entry('1', NOW + 3600, "mallory");
+    shared.set(&key("mallory"), &vouched, 0).unwrap();
+    shared.inject(SharedFault::GetValue(vouched), 4);
     let (id, action) = send(&mut host, &tamper(&token("mallory")));
     assert_eq!(outcome(&host, id, action), 401);
     assert!(host.pending_http_calls().is_empty());

@@ -5,6 +5,7 @@ mod util;
 
 use std::time::{Duration, UNIX_EPOCH};
 
+use jwt_gate::usercheck;
 use serde_json::json;
 use util::mint::{claims, hs_secret, mint};
 use wasm_test::{Action, Host};
@@ -12,11 +13,18 @@ use wasm_test::{Action, Host};
 const NOW: u64 = 1_700_000_000;
 
 fn host(on_error: &str) -> Host {
+    host_with_slots(on_error, None)
+}
+
+fn host_with_slots(on_error: &str, cache_slots: Option<u32>) -> Host {
+    let mut check = json!({"cluster": "users", "authority": "users.internal", "path": "/internal/users/{sub}",
+                           "timeout_ms": 500, "cache_ttl_s": 60, "negative_ttl_s": 5, "on_error": on_error});
+    if let Some(slots) = cache_slots {
+        check["cache_slots"] = json!(slots);
+    }
     let config = json!({"providers": {"corp": {
         "issuer": util::mint::ISSUER, "algorithms": ["HS256"], "keys": [{"secret": hs_secret()}],
-        "claim_headers": {"x-user-id": "sub"},
-        "user_check": {"cluster": "users", "authority": "users.internal", "path": "/internal/users/{sub}",
-                       "timeout_ms": 500, "cache_ttl_s": 60, "negative_ttl_s": 5, "on_error": on_error}}}});
+        "claim_headers": {"x-user-id": "sub"}, "user_check": check}}});
     let mut host = Host::new(util::jwt_gate_wasm())
         .unwrap()
         .with_plugin_config(config.to_string())
@@ -61,7 +69,8 @@ fn active_user_passes_and_the_answer_is_cached_for_every_worker() {
         assert!(host.resumed(id));
         assert_eq!(status(&host, id), None);
     }
-    assert!(host.get_shared_data("jwt-gate/user/corp/u/1").is_some());
+    let slot = usercheck::slot_key("corp", "u/1", usercheck::DEFAULT_CACHE_SLOTS);
+    assert!(host.get_shared_data(&slot).is_some());
     // Cached: no callout for the next request.
     let (_, action) = request(&mut host, "u/1");
     assert_eq!(action, Action::Continue);
@@ -128,4 +137,76 @@ fn a_lost_answer_ends_the_wait_at_the_deadline() {
     host.tick();
     assert_eq!(status(&host, id), Some(503), "{:?}", host.logs());
     assert!(host.trap().is_none());
+}
+
+/// Answers the one pending user check with `status`; the request `id` must end as `expected`.
+fn answer(host: &mut Host, id: u32, status_code: u32, expected: Option<u32>) {
+    let calls = host.pending_http_calls();
+    assert_eq!(calls.len(), 1, "one callout for request {id}");
+    host.respond_to_http_call(calls[0].token, status_code, &[], b"{}")
+        .unwrap();
+    assert_eq!(status(host, id), expected);
+}
+
+#[test]
+fn the_cache_holds_at_most_cache_slots_subjects() {
+    let mut host = host_with_slots("deny", Some(4));
+    let subjects: Vec<String> = (0..40).map(|i| format!("user-{i}")).collect();
+    for sub in &subjects {
+        let (id, action) = request(&mut host, sub);
+        assert_eq!(action, Action::Pause, "{sub}: nothing cached yet");
+        answer(&mut host, id, 200, None);
+    }
+    // Shared data never frees a key: 40 subjects, at most 4 keys.
+    let keys: Vec<String> = host
+        .shared_data()
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with("jwt-gate/user/"))
+        .collect();
+    assert!(!keys.is_empty() && keys.len() <= 4, "{keys:?}");
+    // Each slot answers only for the subject written last into it. In reverse order,
+    // that subject is the first of its slot to come back (a hit); every other subject
+    // is a miss and asks again (and then takes the slot, its answer deciding).
+    let last_of_slot: std::collections::HashMap<String, &String> = subjects
+        .iter()
+        .map(|sub| (usercheck::slot_key("corp", sub, 4), sub))
+        .collect();
+    let mut from_cache = Vec::new();
+    for sub in subjects.iter().rev() {
+        let (id, action) = request(&mut host, sub);
+        if action == Action::Continue {
+            from_cache.push(sub);
+            assert!(host.pending_http_calls().is_empty());
+        } else {
+            answer(&mut host, id, 200, None);
+        }
+    }
+    let mut expected: Vec<&String> = last_of_slot.into_values().collect();
+    expected.sort();
+    from_cache.sort();
+    assert_eq!(from_cache, expected, "one cached subject per slot");
+    assert_eq!(from_cache.len(), keys.len());
+}
+
+#[test]
+fn a_shared_slot_never_answers_for_another_subject() {
+    // One slot: every subject shares it.
+    let mut host = host_with_slots("deny", Some(1));
+    let (id, _) = request(&mut host, "gone-user");
+    answer(&mut host, id, 404, Some(401));
+    // The cached "gone" names gone-user: active-user is asked, not refused.
+    let (id, action) = request(&mut host, "active-user");
+    assert_eq!(action, Action::Pause);
+    answer(&mut host, id, 200, None);
+    // Now the slot vouches for active-user, which is no reason to let gone-user in.
+    let (id, action) = request(&mut host, "gone-user");
+    assert_eq!(action, Action::Pause);
+    answer(&mut host, id, 404, Some(401));
+    let (id, action) = request(&mut host, "gone-user");
+    assert_eq!((action, status(&host, id)), (Action::Pause, Some(401)));
+    assert!(
+        host.pending_http_calls().is_empty(),
+        "gone-user's answer is cached"
+    );
 }

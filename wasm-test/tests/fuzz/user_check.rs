@@ -1,7 +1,7 @@
 //! The user check through the artifact: random sequences of requests (valid and forged
 //! tokens, hostile subjects), random answers from the user service, failed callouts,
-//! random bytes written under the shared-data cache keys, ticks and clock jumps. The
-//! VM never traps, every request ends (forwarded, 401 or 503), a forged token is never
+//! random bytes written under the shared-data cache slots (fewer than the subjects),
+//! ticks and clock jumps. The VM never traps, every request ends (forwarded, 401 or 503), a forged token is never
 //! forwarded, and with `on_error: deny` a subject is let through only after the
 //! service (or a well-formed cache entry) said it is active.
 
@@ -24,6 +24,13 @@ const SUBJECTS: [&str; 6] = [
     "\u{e9}l\u{e8}ve",
     "x",
 ];
+
+/// Fewer cache slots than subjects: entries of subjects that share a slot replace each other.
+const SLOTS: u32 = 2;
+
+fn slot(i: usize) -> String {
+    jwt_gate::usercheck::slot_key("corp", &subject(i), SLOTS)
+}
 
 fn subject(i: usize) -> String {
     // The last one is long: a cache key and callout path of 1,000+ bytes.
@@ -54,8 +61,9 @@ enum Step {
     /// Answer the oldest pending callout.
     Answer(u32, Vec<(String, String)>, Vec<u8>),
     Fail,
-    /// Write these bytes under subject `.0`'s cache key.
-    Shared(usize, Vec<u8>),
+    /// Write these bytes under subject `.0`'s cache slot, followed by `:` and subject
+    /// `.2`'s name when there is one (the entry's owner).
+    Shared(usize, Vec<u8>, Option<usize>),
     Advance(u64),
     Tick,
 }
@@ -100,7 +108,7 @@ fn step() -> impl Strategy<Value = Step> {
         4 => (0..n, prop::bool::weighted(0.25)).prop_map(|(s, f)| Step::Request(s, f)),
         3 => (status, headers, body).prop_map(|(s, h, b)| Step::Answer(s, h, b)),
         1 => Just(Step::Fail),
-        2 => (0..n, cache_value()).prop_map(|(s, v)| Step::Shared(s, v)),
+        2 => (0..n, cache_value(), prop::option::of(0..n)).prop_map(|(s, v, o)| Step::Shared(s, v, o)),
         1 => prop::sample::select(vec![100u64, 600, 5_000, 61_000]).prop_map(Step::Advance),
         1 => Just(Step::Tick),
     ]
@@ -111,7 +119,8 @@ fn host(on_error: &str) -> Host {
         "issuer": ISSUER, "algorithms": ["HS256"], "keys": [{"secret": hs_secret()}],
         "claim_headers": {"x-user-id": "sub"},
         "user_check": {"cluster": "users", "authority": "users.internal", "path": "/internal/users/{sub}",
-                       "timeout_ms": 500, "cache_ttl_s": 60, "negative_ttl_s": 5, "on_error": on_error}}}});
+                       "timeout_ms": 500, "cache_ttl_s": 60, "negative_ttl_s": 5, "on_error": on_error,
+                       "cache_slots": SLOTS}}}});
     let mut host = vm(&config, &["users"]);
     assert!(host.start_plugin(), "{:?}", host.logs());
     host
@@ -176,11 +185,21 @@ fn random_user_service_answers_and_cache_bytes_never_trap_hang_or_admit_a_forger
                         host.fail_http_call(call.token).unwrap();
                     }
                 }
-                Step::Shared(i, value) => {
-                    if value.starts_with(b"1:") {
-                        vouched.insert(*i);
+                Step::Shared(i, value, owner) => {
+                    let mut bytes = value.clone();
+                    if let Some(j) = owner {
+                        bytes.push(b':');
+                        bytes.extend_from_slice(subject(*j).as_bytes());
                     }
-                    host.set_shared_data(&format!("jwt-gate/user/corp/{}", subject(*i)), value);
+                    // Any subject of this slot the bytes might name may now pass.
+                    for k in (0..SUBJECTS.len()).filter(|&k| slot(k) == slot(*i)) {
+                        if bytes.starts_with(b"1:")
+                            && bytes.ends_with(format!(":{}", subject(k)).as_bytes())
+                        {
+                            vouched.insert(k);
+                        }
+                    }
+                    host.set_shared_data(&slot(*i), &bytes);
                 }
                 Step::Advance(ms) => host.advance(Duration::from_millis(*ms)),
                 Step::Tick => host.tick(),
