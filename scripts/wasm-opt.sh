@@ -34,7 +34,8 @@ graph="$wasm.exports.json"
 # calls each one it finds (proxy-wasm-cpp-host skips a missing one and takes the
 # default: continue, done): response headers/body, on_done and on_log are four VM
 # entries per request that do nothing. A callback the filter starts to implement must
-# be added here (wasm-test/tests/exports.rs lists the same set).
+# be added here: wasm-test/tests/exports.rs reads this list, checks the artifact exports
+# exactly it, and fails when a proxy-wasm trait method in src/ maps to an export not in it.
 # Other modules (the bench's empty filter) pass their own list after the path.
 keep=(memory _initialize proxy_abi_version_0_2_1 proxy_on_memory_allocate
       proxy_on_context_create proxy_on_vm_start proxy_on_configure proxy_on_tick
