@@ -18,6 +18,7 @@
 //! signatures, hashes); nothing in it is constant-time except where noted.
 #![warn(missing_docs, missing_debug_implementations)]
 
+pub mod ed25519_fast;
 mod emsa;
 mod mont;
 pub mod p256_fast;
@@ -125,12 +126,9 @@ pub fn p521(key: &wide_ecdsa::P521Verifier, input: &[u8], sig: &[u8]) -> bool {
     key.verify_prehash(&<Sha512 as sha2::Digest>::digest(input), sig)
 }
 
-/// Ed25519 (RFC 8032) with the strict checks: canonical `S`, no small-order `R` or key.
+/// Ed25519 (RFC 8032) with the strict checks: canonical `S`, no small-order `R` or key
+/// ([`ed25519_fast`], the acceptance rules of `ed25519_dalek`'s `verify_strict`).
 #[must_use]
-pub fn ed25519(key: &ed25519_dalek::VerifyingKey, input: &[u8], sig: &[u8]) -> bool {
-    let Ok(bytes) = <[u8; 64]>::try_from(sig) else {
-        return false;
-    };
-    key.verify_strict(input, &ed25519_dalek::Signature::from_bytes(&bytes))
-        .is_ok()
+pub fn ed25519(key: &ed25519_fast::Ed25519Verifier, input: &[u8], sig: &[u8]) -> bool {
+    <&[u8; 64]>::try_from(sig).is_ok_and(|sig| key.verify(input, sig))
 }

@@ -43,7 +43,7 @@ pub fn parse_jwks(json: &Value, allowed: &[Alg], strict: bool) -> Result<JwksOut
     parse_jwks_reusing(json, allowed, strict, &[])
 }
 
-/// [`parse_jwks`] for a refresh: an RSA or EC key whose public bytes equal those of a
+/// [`parse_jwks`] for a refresh: an RSA, EC or Ed25519 key whose public bytes equal those of a
 /// key in `previous` takes that key's built material (its `kid` and `alg` still come
 /// from the new JWK), so a refresh that returns the same keys builds no tables again.
 pub fn parse_jwks_reusing(
@@ -145,7 +145,12 @@ fn one(jwk: &Value, allowed: &[Alg], previous: &[Key]) -> Result<Key, Problem> {
             let sec1 = ec_point(obj)?;
             built(sec1.clone(), previous, || ec(&sec1))?
         }
-        "OKP" => (okp(obj)?, None),
+        "OKP" => {
+            let x = okp_x(obj)?;
+            built(okp_canonical(&x), previous, || {
+                pem::ed25519(&x).map_err(|m| bad("x", m))
+            })?
+        }
         "oct" => {
             let k = bytes(obj, "k", None)?;
             if k.is_empty() {
@@ -167,7 +172,7 @@ fn one(jwk: &Value, allowed: &[Alg], previous: &[Key]) -> Result<Key, Problem> {
     Ok(Key { public, ..key })
 }
 
-/// Built material and, for RSA and EC keys, the canonical public bytes it stands for.
+/// Built material and, for public keys, the canonical public bytes it stands for.
 type Built = (Material, Option<Arc<[u8]>>);
 
 /// The material for the public key whose canonical bytes are `canonical`: taken from
@@ -259,9 +264,15 @@ fn ec(sec1: &[u8]) -> Result<Material, Problem> {
     parsed.map_err(|_| bad("x", "point is not on the curve"))
 }
 
-fn okp(obj: &Map<String, Value>) -> Result<Material, Problem> {
+/// The public key `x` of an OKP JWK (Ed25519, the only curve supported).
+fn okp_x(obj: &Map<String, Value>) -> Result<Vec<u8>, Problem> {
     match required_str(obj, "crv")? {
-        "Ed25519" => pem::ed25519(&bytes(obj, "x", Some(32))?).map_err(|m| bad("x", m)),
+        "Ed25519" => bytes(obj, "x", Some(32)),
         other => Err(Problem::Skip(format!("crv {other:?} is not supported"))),
     }
+}
+
+/// Canonical bytes of an Ed25519 key: its curve and 32-byte encoding.
+fn okp_canonical(x: &[u8]) -> Vec<u8> {
+    [b"Ed25519".as_slice(), x].concat()
 }

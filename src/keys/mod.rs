@@ -26,9 +26,10 @@ pub struct Key {
     kid: Option<String>,
     alg: Option<Alg>,
     material: Material,
-    /// The public key's canonical bytes, for keys read from a JWK Set (RSA and EC only):
+    /// The public key's canonical bytes, for keys read from a JWK Set (RSA, EC, Ed25519):
     /// a refreshed set that still holds the same key reuses `material` instead of
-    /// building its tables again (milliseconds per EC key in wasm). Never an HMAC secret.
+    /// building its tables again (milliseconds per EC or Ed25519 key in wasm). Never an
+    /// HMAC secret.
     public: Option<Arc<[u8]>>,
 }
 
@@ -40,7 +41,7 @@ enum Material {
     P256(Arc<P256Verifier>),
     P384(Arc<P384Verifier>),
     P521(Arc<P521Verifier>),
-    Ed25519(ed25519_dalek::VerifyingKey),
+    Ed25519(Arc<crypto::ed25519_fast::Ed25519Verifier>),
 }
 
 impl Material {
@@ -81,6 +82,7 @@ impl Key {
             (Material::P256(a), Material::P256(b)) => Arc::ptr_eq(a, b),
             (Material::P384(a), Material::P384(b)) => Arc::ptr_eq(a, b),
             (Material::P521(a), Material::P521(b)) => Arc::ptr_eq(a, b),
+            (Material::Ed25519(a), Material::Ed25519(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }

@@ -11,6 +11,7 @@ use rsa::pkcs8::der::Decode;
 use rsa::pkcs8::{ObjectIdentifier, SubjectPublicKeyInfoRef};
 
 use super::Material;
+use crate::crypto::ed25519_fast::Ed25519Verifier;
 use crate::crypto::p256_fast::P256Verifier;
 use crate::crypto::rsa_fast::RsaVerifier;
 use crate::crypto::wide_ecdsa::{P384Verifier, P521Verifier};
@@ -146,7 +147,7 @@ pub(super) fn ec_p521(sec1: &[u8]) -> Result<Material, String> {
 pub(super) fn ed25519(bytes: &[u8]) -> Result<Material, String> {
     let bytes = <[u8; 32]>::try_from(bytes).map_err(|_| "Ed25519 public key must be 32 bytes")?;
     match ed25519_dalek::VerifyingKey::from_bytes(&bytes) {
-        Ok(key) if !key.is_weak() => Ok(Material::Ed25519(key)),
+        Ok(key) if !key.is_weak() => Ok(Material::Ed25519(Arc::new(Ed25519Verifier::new(&key)))),
         _ => Err("not a valid Ed25519 public key".to_string()),
     }
 }

@@ -253,20 +253,20 @@ fn jwks_keys_of_every_type_load_and_verify() {
 fn jwks_refresh_reuses_the_material_of_unchanged_keys() {
     let every = || {
         json!({"keys": [rsa_jwk(), ec_jwk("P-256", EC256_PUB), ec_jwk("P-384", EC384_PUB),
-                        ec_jwk("P-521", EC521_PUB)]})
+                        ec_jwk("P-521", EC521_PUB), ed_jwk()]})
     };
     let first = parse_jwks(&every(), &Alg::ALL, true).unwrap().keys;
     let again = parse_jwks_reusing(&every(), &Alg::ALL, true, &first)
         .unwrap()
         .keys;
-    assert_eq!(again.len(), 4);
+    assert_eq!(again.len(), 5);
     for (new, old) in again.iter().zip(&first) {
         assert!(new.shares_material_with(old), "{new:?} was built again");
     }
     // Without the previous keys nothing is shared.
     let fresh = parse_jwks(&every(), &Alg::ALL, true).unwrap().keys;
     assert!(!fresh[1].shares_material_with(&first[1]));
-    for alg in [Alg::RS256, Alg::ES256, Alg::ES384, Alg::ES512] {
+    for alg in [Alg::RS256, Alg::ES256, Alg::ES384, Alg::ES512, Alg::EdDSA] {
         let sig = testing::sign(alg, INPUT);
         assert!(again.iter().any(|k| k.verify(alg, INPUT, &sig)), "{alg}");
     }
@@ -478,4 +478,26 @@ fn oct_jwk_secret_never_appears_in_warnings() {
         .skipped
         .iter()
         .all(|w| !w.contains("c2VjcmV0") && !w.contains("secret-value")));
+}
+
+#[test]
+fn an_ed25519_key_replaced_under_its_kid_is_built_again() {
+    let old = parse_jwks(&json!({"keys": [ed_jwk()]}), &Alg::ALL, true)
+        .unwrap()
+        .keys;
+    let other = ed25519_dalek::SigningKey::from_bytes(&[5u8; 32]).verifying_key();
+    let mut replaced = ed_jwk();
+    replaced["x"] = json!(crate::b64::encode_url(other.as_bytes()));
+    let new = parse_jwks_reusing(&json!({"keys": [replaced]}), &Alg::ALL, true, &old)
+        .unwrap()
+        .keys;
+    assert!(!new[0].shares_material_with(&old[0]));
+    assert_eq!(new[0].kid(), old[0].kid());
+    assert!(!new[0].verify(Alg::EdDSA, INPUT, &testing::sign(Alg::EdDSA, INPUT)));
+    // A key of small order is refused in a refresh too: its bytes match no built key.
+    let mut weak = ed_jwk();
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    weak["x"] = json!(crate::b64::encode_url(&identity));
+    assert!(parse_jwks_reusing(&json!({"keys": [weak]}), &Alg::ALL, true, &old).is_err());
 }
