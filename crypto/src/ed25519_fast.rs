@@ -57,12 +57,6 @@ impl Ed25519Verifier {
         }
     }
 
-    /// The key's 32-byte encoding.
-    #[must_use]
-    pub fn encoded(&self) -> &[u8; 32] {
-        &self.encoded
-    }
-
     /// Whether `signature` (`R ‖ s`) is a valid Ed25519 signature of `message`.
     #[must_use]
     pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {

@@ -43,9 +43,10 @@ pub fn parse_jwks(json: &Value, allowed: &[Alg], strict: bool) -> Result<JwksOut
     parse_jwks_reusing(json, allowed, strict, &[])
 }
 
-/// [`parse_jwks`] for a refresh: an RSA, EC or Ed25519 key whose public bytes equal those of a
-/// key in `previous` takes that key's built material (its `kid` and `alg` still come
-/// from the new JWK), so a refresh that returns the same keys builds no tables again.
+/// [`parse_jwks`] for a refresh: an RSA, EC or Ed25519 key whose public bytes equal
+/// those of a key in `previous` takes that key's built material (its `kid` and `alg`
+/// still come from the new JWK), so a refresh that returns the same keys builds no
+/// tables again.
 pub fn parse_jwks_reusing(
     json: &Value,
     allowed: &[Alg],

@@ -33,15 +33,11 @@ fn repo_file(path: &str) -> String {
     std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Each proxy-wasm SDK trait method (`Context`, `RootContext`, `HttpContext`,
-/// `StreamContext`) and the module export through which a host reaches it.
+/// Each proxy-wasm SDK (0.2) trait method (`Context`, `RootContext`, `HttpContext`,
+/// `StreamContext`) and the module export its dispatcher reaches it through.
 const CALLBACK_EXPORTS: [(&str, &str); 27] = [
     ("on_done", "proxy_on_done"),
     ("on_http_call_response", "proxy_on_http_call_response"),
-    (
-        "on_grpc_call_initial_metadata",
-        "proxy_on_grpc_receive_initial_metadata",
-    ),
     ("on_grpc_call_response", "proxy_on_grpc_receive"),
     (
         "on_grpc_stream_initial_metadata",
@@ -57,6 +53,7 @@ const CALLBACK_EXPORTS: [(&str, &str); 27] = [
     ("on_configure", "proxy_on_configure"),
     ("on_tick", "proxy_on_tick"),
     ("on_queue_ready", "proxy_on_queue_ready"),
+    ("on_foreign_function", "proxy_on_foreign_function"),
     ("create_http_context", "proxy_on_context_create"),
     ("create_stream_context", "proxy_on_context_create"),
     ("get_type", "proxy_on_context_create"),
