@@ -87,10 +87,6 @@ fn non_canonical_y_encodings() -> Vec<[u8; 32]> {
     out
 }
 
-fn verifier(vk: &VerifyingKey) -> Ed25519Verifier {
-    Ed25519Verifier::new(vk)
-}
-
 #[test]
 fn random_keys_messages_and_mutations_agree() {
     let config = Config {
@@ -110,7 +106,7 @@ fn random_keys_messages_and_mutations_agree() {
         .run(&strategy, |(seed, msg, flips)| {
             let sk = SigningKey::from_bytes(&seed);
             let vk = sk.verifying_key();
-            let fast = verifier(&vk);
+            let fast = Ed25519Verifier::new(&vk);
             let sig = sk.sign(&msg).to_bytes();
             prop_assert!(agree(&vk, &fast, &msg, &sig), "a valid signature");
             let (r, s) = halves(&sig);
@@ -147,7 +143,7 @@ fn random_keys_messages_and_mutations_agree() {
 fn edge_values_of_s_agree() {
     let sk = SigningKey::from_bytes(&[9u8; 32]);
     let vk = sk.verifying_key();
-    let fast = verifier(&vk);
+    let fast = Ed25519Verifier::new(&vk);
     let msg = b"eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0";
     let (r, s) = halves(&sk.sign(msg).to_bytes());
     let one = {
@@ -188,7 +184,7 @@ fn mixed_order_keys_and_signatures_agree() {
         let big_a = ED25519_BASEPOINT_POINT * a + torsion;
         let vk = VerifyingKey::from_bytes(&big_a.compress().to_bytes()).unwrap();
         assert!(!big_a.is_small_order() && !big_a.is_torsion_free());
-        let fast = verifier(&vk);
+        let fast = Ed25519Verifier::new(&vk);
         let msg = [i; 40];
         let r = Scalar::from_bytes_mod_order([i.wrapping_add(101); 32]);
         for t_r in EIGHT_TORSION {
@@ -226,7 +222,7 @@ fn small_order_keys_verify_nothing() {
         let Ok(vk) = VerifyingKey::from_bytes(&t.compress().to_bytes()) else {
             continue;
         };
-        let fast = verifier(&vk);
+        let fast = Ed25519Verifier::new(&vk);
         let msg = b"anything";
         // R = [s]B satisfies the equation whenever [k]A = 0; both refuse it all the same.
         let s = Scalar::from_bytes_mod_order([3u8; 32]);
@@ -242,7 +238,7 @@ fn small_order_keys_verify_nothing() {
 fn r_encodings_that_do_not_decode_agree() {
     let sk = SigningKey::from_bytes(&[4u8; 32]);
     let vk = sk.verifying_key();
-    let fast = verifier(&vk);
+    let fast = Ed25519Verifier::new(&vk);
     let msg = b"m";
     let (_, s) = halves(&sk.sign(msg).to_bytes());
     let mut off_curve = 0;
@@ -271,7 +267,7 @@ fn a_small_order_r_that_satisfies_the_equation_is_refused() {
                 &(ED25519_BASEPOINT_POINT * a + t_a).compress().to_bytes(),
             )
             .unwrap();
-            let fast = verifier(&vk);
+            let fast = Ed25519Verifier::new(&vk);
             let mut satisfied = 0;
             // Each message gives each R its own k; a few suffice for some R = −[k]T_A.
             for nonce in 0u8..32 {
