@@ -139,7 +139,8 @@ fn a_lost_answer_ends_the_wait_at_the_deadline() {
     assert!(host.trap().is_none());
 }
 
-/// Answers the one pending user check with `status`; the request `id` must end as `expected`.
+/// Answers the one pending user check with `status_code`; request `id` must end as
+/// `expected` (`None`: forwarded).
 fn answer(host: &mut Host, id: u32, status_code: u32, expected: Option<u32>) {
     let calls = host.pending_http_calls();
     assert_eq!(calls.len(), 1, "one callout for request {id}");
