@@ -6,6 +6,12 @@
 //! not in the provider's allow-list is skipped with a warning naming its `kid`. A key
 //! that claims to be usable but is malformed is an error when `strict` (inline set) and
 //! skipped with a warning otherwise (fetched set). A set left with no key is an error.
+//!
+//! At most [`MAX_JWKS_KEYS`] usable keys are taken from one set; the entries after the
+//! last of them are skipped with one warning. An EC or Ed25519 key costs a table built
+//! in milliseconds and tens of KiB per VM, so a 256 KiB set of a few thousand such keys
+//! (from a misconfigured URL or a compromised IdP) would otherwise take seconds of a
+//! worker and hundreds of MiB.
 
 use std::sync::Arc;
 
@@ -16,6 +22,10 @@ use crate::alg::Alg;
 use crate::b64;
 use crate::config::ConfigError;
 use crate::crypto;
+
+/// The most usable keys read from one JWK Set (IdPs publish a handful; rotation adds one
+/// or two).
+pub const MAX_JWKS_KEYS: usize = 64;
 
 /// The usable keys of a JWK Set, and one warning per key that was left out.
 #[derive(Debug, Clone, Default)]
@@ -68,6 +78,13 @@ pub fn parse_jwks_reusing(
     };
     let mut outcome = JwksOutcome::default();
     for (i, jwk) in list.iter().enumerate() {
+        if outcome.keys.len() == MAX_JWKS_KEYS {
+            outcome.skipped.push(format!(
+                "keys[{i}..{}] skipped: a JWK Set is read up to its first {MAX_JWKS_KEYS} usable keys",
+                list.len() - 1
+            ));
+            break;
+        }
         let at = format!("keys[{i}]");
         let name = describe(&at, jwk);
         match one(jwk, allowed, previous) {

@@ -501,3 +501,33 @@ fn an_ed25519_key_replaced_under_its_kid_is_built_again() {
     weak["x"] = json!(crate::b64::encode_url(&identity));
     assert!(parse_jwks_reusing(&json!({"keys": [weak]}), &Alg::ALL, true, &old).is_err());
 }
+
+#[test]
+fn a_jwk_set_gives_at_most_max_jwks_keys_usable_keys() {
+    use super::jwk::MAX_JWKS_KEYS;
+    let oct = |i: usize| json!({"kty": "oct", "kid": format!("k{i}"), "k": crate::b64::encode_url(format!("secret-{i}-0123456789abcdef0123456789").as_bytes())});
+    let encryption =
+        |i: usize| json!({"kty": "oct", "kid": format!("e{i}"), "use": "enc", "k": "AAAA"});
+    // Keys that are not usable do not count: ten encryption keys, then 70 signature keys.
+    let mut list: Vec<serde_json::Value> = (0..10).map(encryption).collect();
+    list.extend((0..70).map(oct));
+    let out = parse_jwks(&json!({"keys": list}), &Alg::ALL, true).unwrap();
+    assert_eq!(out.keys.len(), MAX_JWKS_KEYS);
+    assert_eq!(
+        out.keys.last().unwrap().kid(),
+        Some(format!("k{}", MAX_JWKS_KEYS - 1).as_str())
+    );
+    // One warning for all the entries left unread (besides the ten skipped keys).
+    assert_eq!(out.skipped.len(), 11, "{:?}", out.skipped);
+    assert_eq!(
+        out.skipped.last().unwrap(),
+        &format!(
+            "keys[{}..79] skipped: a JWK Set is read up to its first {MAX_JWKS_KEYS} usable keys",
+            10 + MAX_JWKS_KEYS
+        )
+    );
+    // Exactly the limit: nothing is left out.
+    let exact: Vec<serde_json::Value> = (0..MAX_JWKS_KEYS).map(oct).collect();
+    let out = parse_jwks(&json!({"keys": exact}), &Alg::ALL, true).unwrap();
+    assert_eq!((out.keys.len(), out.skipped.len()), (MAX_JWKS_KEYS, 0));
+}
