@@ -1,9 +1,10 @@
 //! The user check through the artifact: random sequences of requests (valid and forged
 //! tokens, hostile subjects), random answers from the user service, failed callouts,
 //! random bytes written under the shared-data cache slots (fewer than the subjects),
-//! ticks and clock jumps. The VM never traps, every request ends (forwarded, 401 or 503), a forged token is never
-//! forwarded, and with `on_error: deny` a subject is let through only after the
-//! service (or a well-formed cache entry) said it is active.
+//! ticks and clock jumps. The VM never traps, every request ends (forwarded, 401 or
+//! 503), a forged token is never forwarded, and with `on_error: deny` a subject is let
+//! through only after the service (or a well-formed cache entry naming it) said it is
+//! active.
 
 use std::collections::HashSet;
 use std::time::Duration;
