@@ -37,6 +37,16 @@ fn agree(vk: &VerifyingKey, fast: &Ed25519Verifier, msg: &[u8], sig: &[u8; 64]) 
     ours
 }
 
+/// RFC 8032's challenge `k = SHA-512(R ‖ A ‖ M) mod ℓ`, for constructed signatures.
+fn challenge(r: &[u8; 32], vk: &VerifyingKey, msg: &[u8]) -> Scalar {
+    Scalar::from_hash(
+        Sha512::new()
+            .chain_update(r)
+            .chain_update(vk.as_bytes())
+            .chain_update(msg),
+    )
+}
+
 fn sig_of(r: &[u8; 32], s: &[u8; 32]) -> [u8; 64] {
     let mut sig = [0u8; 64];
     sig[..32].copy_from_slice(r);
@@ -193,12 +203,7 @@ fn mixed_order_keys_and_signatures_agree() {
                 continue;
             }
             let r_bytes = big_r.compress().to_bytes();
-            let k = Scalar::from_hash(
-                Sha512::new()
-                    .chain_update(r_bytes)
-                    .chain_update(vk.as_bytes())
-                    .chain_update(msg),
-            );
+            let k = challenge(&r_bytes, &vk, &msg);
             let s = r + k * a;
             let sig = sig_of(&r_bytes, &s.to_bytes());
             let expected = t_r + torsion * k == EdwardsPoint::default();
@@ -274,12 +279,7 @@ fn a_small_order_r_that_satisfies_the_equation_is_refused() {
                 let msg = [i, nonce];
                 for t_r in EIGHT_TORSION {
                     let r_bytes = t_r.compress().to_bytes();
-                    let k = Scalar::from_hash(
-                        Sha512::new()
-                            .chain_update(r_bytes)
-                            .chain_update(vk.as_bytes())
-                            .chain_update(msg),
-                    );
+                    let k = challenge(&r_bytes, &vk, &msg);
                     // [s]B − [k]A = −[k]T_A with s = k·a: the equation holds when that is R.
                     let sig = sig_of(&r_bytes, &(k * a).to_bytes());
                     satisfied += usize::from(-(t_a * k) == t_r);
