@@ -53,6 +53,9 @@ soak: build venv ## mixed valid/expired/forged/malformed load on real Envoy, eve
 	@bash bench/install-tools.sh
 	JWT_GATE_WASM=$(WASM) SOAK_SECONDS=$(SOAK_SECONDS) SOAK_POOL=$(SOAK_POOL) $(VENV)/bin/python bench/soak.py
 
+bench-test: venv ## unit tests of make bench's report (target verdicts, round-by-round ratios, memory table); no Envoy
+	$(VENV)/bin/python bench/test_report.py
+
 verify-bench: target-installed ## µs per signature verify inside wasm (wasmtime, and V8 when node exists)
 	cargo build --release --target $(WASM_TARGET) --manifest-path bench/verify-bench/Cargo.toml
 	cargo run -p wasm-test --bin verify-bench -- bench/verify-bench/target/$(WASM_TARGET)/release/verify_bench.wasm
@@ -81,7 +84,7 @@ export HARDENING_SUMMARY := $(CURDIR)/target/hardening-summary.txt
 summary-reset:
 	@mkdir -p target && rm -f $(HARDENING_SUMMARY)
 
-test: summary-reset build unit wasm-test e2e deploy-test demo-test ## all tests: unit, conformance, wasm-test, real Envoy e2e, deploy files, demo
+test: summary-reset build unit wasm-test e2e deploy-test demo-test bench-test ## all tests: unit, conformance, wasm-test, real Envoy e2e, deploy files, demo
 	@echo "== hardening: cases, accepted forgeries, panics (fuzz, attacks, soak) =="
 	@cat $(HARDENING_SUMMARY) 2>/dev/null || echo "(no suite wrote counts)"
 	@echo "make test: all suites passed"
@@ -109,4 +112,4 @@ demo-test: build venv ## the demo services' own tests, then start the demo, walk
 clean: ## remove build outputs
 	cargo clean
 
-.PHONY: help summary-reset target-installed build unit wasm-test fuzz venv e2e schema lint test demo demo-stop demo-test deploy-test oci bench soak verify-bench clean
+.PHONY: help summary-reset target-installed build unit wasm-test fuzz venv e2e schema lint test demo demo-stop demo-test deploy-test oci bench bench-test soak verify-bench clean
