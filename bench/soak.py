@@ -223,19 +223,6 @@ def bootstrap(keys):
     return config_out
 
 
-def source_tree():
-    """The commit of the tree soak.py runs from, and whether it had uncommitted changes."""
-    def git(*args):
-        return subprocess.run(["git", "-C", str(bench.ROOT), *args], stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True, timeout=30).stdout.strip()
-    try:
-        rev = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{rev or 'unknown'}{' + uncommitted changes' if dirty else ''}"
-
-
 def envoy_stats(envoy):
     body = bench.http_get(envoy.admin_port, "/stats?format=json")[2]
     return {s["name"]: s.get("value", 0) for s in json.loads(body)["stats"] if "value" in s}
@@ -453,7 +440,7 @@ def render(started_at, load_before, load_after, wasm_bytes, wasm_sha, result, cl
         f"| Envoy | {bench.envoy_version()}, `--concurrency 1`, pinned to core {bench.ENVOY_CPU}; "
         f"route = Envoy's `direct_response` |",
         f"| jwt-gate | `jwt_gate.wasm` {len(wasm_bytes):,} bytes, sha256 `{wasm_sha[:16]}…`, V8; "
-        f"source tree {source_tree()} |",
+        f"{bench.source_tree()} |",
         f"| load | wrk 1 thread, {CONNECTIONS} connections, pinned to core {bench.WRK_CPU}, full speed |",
         f"| duration | {wall:.0f} s (SOAK_SECONDS={SECONDS}) |",
         f"| replies | {result['replies']:,} ({rps:,.0f}/s); p50 {result['p50_us'] / 1000:.2f} ms, "

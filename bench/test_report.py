@@ -3,7 +3,9 @@ round-by-round ratios are computed from the right samples, and the memory table
 carries Envoy's heap figures. Run by `make test` (target bench-test)."""
 
 import datetime
+import subprocess
 import sys
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -66,6 +68,39 @@ class ReportTests(unittest.TestCase):
         raw = self.report.raw()["memory"]
         self.assertEqual(raw["e-HS256"]["heap_in_use"], 15 << 20)
         self.assertIsNone(raw["b-HS256"]["heap_kept_free"])
+
+
+class SourceTreeTests(unittest.TestCase):
+    """The report's header says the artifact has uncommitted changes only when a file
+    that goes into the .wasm differs from the commit (the soak once said so for a
+    changed test)."""
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.root = Path(self.dir.name)
+        for path in ("src/lib.rs", "crypto/src/lib.rs", "bench/bench.py", "README.md"):
+            (self.root / path).parent.mkdir(parents=True, exist_ok=True)
+            (self.root / path).write_text("// v1\n")
+        git = ["git", "-C", str(self.root), "-c", "user.name=t", "-c", "user.email=t@t"]
+        subprocess.run([*git, "init", "-q"], check=True)
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-qm", "v1"], check=True)
+        self.saved_root, bench.ROOT = bench.ROOT, self.root
+
+    def tearDown(self):
+        bench.ROOT = self.saved_root
+        self.dir.cleanup()
+
+    def test_changes_outside_the_build_inputs_do_not_mark_the_artifact(self):
+        (self.root / "bench/bench.py").write_text("// v2\n")
+        (self.root / "README.md").write_text("v2\n")
+        (self.root / "notes.txt").write_text("new\n")
+        self.assertRegex(bench.source_tree(), r"^work tree at commit [0-9a-f]{7,}$")
+
+    def test_changed_and_new_build_inputs_are_named(self):
+        (self.root / "src/lib.rs").write_text("// v2\n")
+        (self.root / "crypto/src/new.rs").write_text("// new\n")
+        self.assertTrue(bench.source_tree().endswith(", with uncommitted changes to crypto, src"))
 
 
 if __name__ == "__main__":
