@@ -167,6 +167,12 @@ pub struct Shared {
     pub revocations: RefCell<Revocations>,
     /// Revocation-list callouts in flight: token → (provider, deadline ms).
     pub revocation_fetches: RefCell<HashMap<u32, (usize, u64)>>,
+    /// Whether this VM has had a request. Envoy also runs the plugin in a VM on its main
+    /// thread, which never gets one but fetches key sets and lists like the workers'.
+    /// Gauges are shared by every VM of the plugin (the last write wins), so until then
+    /// the VM keeps its key-set and list state out of them: a main-thread VM whose first
+    /// fetch failed wrote "unavailable" every second over a worker serving stale keys.
+    serving: Cell<bool>,
 }
 
 /// Milliseconds since the epoch by the host clock, for schedules (0 if the host cannot
@@ -423,8 +429,27 @@ impl Shared {
         }
     }
 
-    /// Key-set age and state gauges of a remote provider.
+    /// Notes that this VM serves requests (see [`Shared::serving`]); on the first,
+    /// publishes its key-set and list gauges at once instead of at the next tick.
+    pub fn start_serving(&self) {
+        if self.serving.replace(true) {
+            return;
+        }
+        let now = now_ms() / 1000;
+        for (provider, p) in self.config.providers.iter().enumerate() {
+            if p.remote().is_some() {
+                self.update_gauges(provider, now);
+            }
+            self.revocation_gauge(provider);
+        }
+    }
+
+    /// Key-set age and state gauges of a remote provider (only from a VM that serves
+    /// requests: [`Shared::serving`]).
     fn update_gauges(&self, provider: usize, now: u64) {
+        if !self.serving.get() {
+            return;
+        }
         let name = self.provider_name(provider);
         let keys = self.keys.borrow();
         if let Some(age) = keys.age(provider, now) {
@@ -547,6 +572,9 @@ impl Shared {
     }
 
     fn revocation_gauge(&self, provider: usize) {
+        if !self.serving.get() {
+            return; // see `Shared::serving`
+        }
         if let Some(count) = self.revocations.borrow().entries(provider) {
             self.metrics.set_gauge(
                 &format!(
@@ -742,6 +770,7 @@ impl RootContext for Root {
             metrics: Rc::clone(&self.metrics),
             revocations: RefCell::new(revocations),
             revocation_fetches: RefCell::new(HashMap::new()),
+            serving: Cell::new(false),
         }));
         // Always: the tick also hands the VM's counts to the host (`Metrics`).
         let _ = abi::set_tick_period(TICK);
@@ -756,7 +785,10 @@ impl RootContext for Root {
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(match &self.shared {
-            Some(shared) => Box::new(Filter::new(context_id, Rc::clone(shared))),
+            Some(shared) => {
+                shared.start_serving();
+                Box::new(Filter::new(context_id, Rc::clone(shared)))
+            }
             // Never `None`: the SDK panics on it (see `filter::Unconfigured`).
             None => Box::new(filter::Unconfigured),
         })

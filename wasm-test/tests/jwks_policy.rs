@@ -232,3 +232,38 @@ fn retry_after_counts_down_to_the_next_fetch_attempt() {
     assert_eq!(retry_after(&mut host), 1);
     assert!(host.pending_http_calls().is_empty(), "no fetch per request");
 }
+
+/// Envoy also runs the plugin in a VM on its main thread: it never gets a request but
+/// fetches key sets like the workers, and every VM of the plugin writes the same gauges
+/// (the last write wins). A main-thread VM whose first fetch failed used to write
+/// "unavailable" every second over a worker serving stale keys (seen in the real-Envoy
+/// test of `stale_max_s`). Until a VM has had a request it keeps its key-set state out
+/// of the gauges; on the first request it publishes them at once.
+#[test]
+fn a_vm_that_never_had_a_request_keeps_its_key_set_state_out_of_the_gauges() {
+    let mut host = host(&json!({"on_keys_unavailable": "stale", "stale_max_s": 300}));
+    let mut attempts = 0;
+    for _ in 0..10 {
+        step(&mut host, 1);
+        attempts += answer_all(&mut host, 503);
+    }
+    assert!(attempts >= 1, "the VM fetches without requests");
+    assert_eq!(
+        host.metric("jwt_gate.jwks_fetches.bad_status"),
+        Some(attempts as u64)
+    );
+    assert_eq!(
+        host.metric("jwt_gate.jwks_state.idp"),
+        None,
+        "no request yet"
+    );
+    assert_eq!(host.metric("jwt_gate.jwks_age_s.idp"), None);
+    assert_eq!(
+        host.metric("jwt_gate.jwks_policy.idp"),
+        Some(1),
+        "configuration, not state"
+    );
+    // The first request: the state is published before any tick.
+    assert_eq!(request(&mut host), 503, "no key set yet");
+    assert_eq!(host.metric("jwt_gate.jwks_state.idp"), Some(2));
+}

@@ -96,6 +96,20 @@ fn tokens_pass_until_the_first_list_then_a_revoked_jti_is_401() {
     assert!(host.trap().is_none());
 }
 
+/// As with the key-set gauges (`jwks_policy.rs`): a VM that has had no request, like
+/// Envoy's main-thread VM, keeps its list out of the gauge every VM writes, and the
+/// first request publishes it.
+#[test]
+fn a_vm_that_never_had_a_request_keeps_its_list_size_out_of_the_gauge() {
+    let mut host = host();
+    answer_fetch(&mut host, 200, r#"{"jti": ["j-1", "j-2"]}"#);
+    host.tick();
+    assert_eq!(host.metric("jwt_gate.revocation_fetches.ok"), Some(1));
+    assert_eq!(host.metric("jwt_gate.revocation_entries.corp"), None);
+    assert_eq!(status(&mut host, &token("user-1", "j-3")), None);
+    assert_eq!(host.metric("jwt_gate.revocation_entries.corp"), Some(2));
+}
+
 #[test]
 fn revoked_sub_is_401_even_when_the_token_is_cached() {
     let mut host = host();
