@@ -846,9 +846,10 @@ difference to (b), which grows with how much code and data the filter touches.
 """
 
     def round_ratios(self, cell, ref_variant):
-        """The capacity ratio of `cell` to its reference round by round (both were
-        measured once in each round, minutes apart at most): how far the median ratio
-        can be trusted on a noisy machine. Empty when either has a single sample."""
+        """The capacity ratio of `cell` to its reference round by round, sorted (each
+        is measured once per round, so a pair shares the machine's state of those few
+        minutes): how far the median ratio can be trusted on a noisy machine. Empty
+        when either has a single sample."""
         variant, alg, mix = cell
         ref_cell = (ref_variant, alg, "single" if ref_variant in NONVERIFYING else mix)
         mine, ref = self.samples.get(cell, []), self.samples.get(ref_cell, [])
@@ -857,7 +858,7 @@ difference to (b), which grows with how much code and data the filter touches.
         return sorted(r["cpu_us"] / m["cpu_us"] for r, m in zip(ref, mine))
 
     def ratio_text(self, cell, ref_variant):
-        """`0.94× by CPU/req (24.1 vs 22.6 µs), 0.94× by req/s; rounds 0.93–0.99`."""
+        """`0.94× by CPU/req (24.1 vs 22.6 µs), 0.94× by req/s; round by round 0.92–0.95×`."""
         ref = self.ref(ref_variant, cell[1], cell[2])
         text = (f"{self.ratio(cell, ref_variant):.2f}× by CPU/req ({self.med[cell]['cpu_us']:.1f} vs "
                 f"{ref['cpu_us']:.1f} µs), {self.ratio(cell, ref_variant, key='rps'):.2f}× by req/s")
