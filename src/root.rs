@@ -435,12 +435,18 @@ impl Shared {
         if self.serving.replace(true) {
             return;
         }
-        let now = now_ms() / 1000;
+        self.update_key_gauges(now_ms() / 1000);
+        for provider in 0..self.config.providers.len() {
+            self.revocation_gauge(provider);
+        }
+    }
+
+    /// [`Shared::update_gauges`] for every provider with remote keys.
+    fn update_key_gauges(&self, now: u64) {
         for (provider, p) in self.config.providers.iter().enumerate() {
             if p.remote().is_some() {
                 self.update_gauges(provider, now);
             }
-            self.revocation_gauge(provider);
         }
     }
 
@@ -652,11 +658,7 @@ impl Shared {
         // After starting due refreshes: keys being refreshed stay usable meanwhile.
         let dropped = self.keys.borrow_mut().expire(&self.config, now_s);
         self.dropped(&dropped);
-        for (provider, p) in self.config.providers.iter().enumerate() {
-            if p.remote().is_some() {
-                self.update_gauges(provider, now_s);
-            }
-        }
+        self.update_key_gauges(now_s);
     }
 
     fn provider_name(&self, provider: usize) -> &str {
