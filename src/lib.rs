@@ -31,6 +31,7 @@ pub mod remote;
 pub mod response;
 pub mod revocation;
 pub mod rules;
+pub mod shared_key;
 pub mod tenant;
 #[cfg(test)]
 mod testing;

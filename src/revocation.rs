@@ -27,8 +27,6 @@ pub const MAX_LIST_BYTES: usize = 1024 * 1024;
 pub const MAX_ENTRIES: usize = 100_000;
 /// Longest wait before retrying a failed fetch (shorter when `refresh_s` is).
 pub const RETRY_S: u64 = 30;
-/// Shared-data key prefix; the provider name follows.
-pub const SHARED_KEY_PREFIX: &str = "jwt-gate/revoked/";
 
 /// `revocation` as written.
 #[derive(Debug, Deserialize)]
@@ -65,6 +63,12 @@ pub struct RevocationSource {
 }
 
 impl RevocationSource {
+    /// The shared-data name of the list from this source (see [`crate::shared_key`]).
+    #[must_use]
+    pub fn shared_key(&self) -> String {
+        crate::shared_key::revocation(&self.cluster, &self.authority, &self.path)
+    }
+
     /// Validates `raw`.
     pub fn compile(raw: RawRevocation) -> Result<RevocationSource, ConfigError> {
         if raw.cluster.is_empty() {
@@ -216,12 +220,6 @@ impl RevokedList {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-/// The shared-data key of `provider`'s list.
-#[must_use]
-pub fn shared_key(provider: &str) -> String {
-    format!("{SHARED_KEY_PREFIX}{provider}")
 }
 
 /// The shared-data value: the fetch time (Unix seconds), a newline, the raw JSON.
@@ -507,7 +505,6 @@ mod tests {
         assert_eq!(decode_shared(&v), Some((1234, &br#"{"jti": []}"#[..])));
         assert_eq!(decode_shared(b"no newline"), None);
         assert_eq!(decode_shared(b"x\n{}"), None);
-        assert_eq!(shared_key("corp"), "jwt-gate/revoked/corp");
     }
 
     fn store() -> Revocations {

@@ -487,7 +487,7 @@ impl Shared {
                 continue;
             };
             let name = self.provider_name(provider);
-            let shared = abi::shared_data_get(&revocation::shared_key(name));
+            let shared = abi::shared_data_get(&source.shared_key());
             let decision = self.revocations.borrow_mut().consider_shared(
                 provider,
                 source.refresh_s,
@@ -548,7 +548,7 @@ impl Shared {
                 self.metrics.increment("jwt_gate.revocation_fetches.ok");
                 if let Some((_, body)) = answer {
                     let value = revocation::encode_shared(now, body);
-                    let _ = abi::shared_data_set(&revocation::shared_key(name), &value);
+                    let _ = abi::shared_data_set(&source.shared_key(), &value);
                 }
             }
             Err(e) => {

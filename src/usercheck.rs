@@ -164,18 +164,19 @@ impl UserCheck {
         (ttl > 0).then(|| format!("{flag}:{}:{sub}", now.saturating_add(ttl)))
     }
 
-    /// Shared-data key of the slot that holds `sub`'s answer (per provider: two issuers
-    /// may share a `sub`).
+    /// Shared-data key of the slot that holds `sub`'s answer: per provider (two issuers
+    /// may share a `sub`) and per service (another plugin's provider of the same name
+    /// may ask another service; see [`crate::shared_key`]).
     #[must_use]
     pub fn cache_key(&self, provider: &str, sub: &str) -> String {
-        slot_key(provider, sub, self.cache_slots)
+        crate::shared_key::user(
+            provider,
+            &self.cluster,
+            &self.authority,
+            &self.path,
+            slot(sub, self.cache_slots),
+        )
     }
-}
-
-/// Shared-data key of `sub`'s slot among `slots` under `provider`.
-#[must_use]
-pub fn slot_key(provider: &str, sub: &str, slots: u32) -> String {
-    format!("jwt-gate/user/{provider}/{}", slot(sub, slots))
 }
 
 /// The slot of `sub` among `slots`: FNV-1a, the same in every worker and VM (a keyed
@@ -295,15 +296,27 @@ mod tests {
         let keys: std::collections::HashSet<String> = (0..10_000)
             .map(|i| c.cache_key("corp", &format!("user-{i}")))
             .collect();
-        assert!(keys.iter().all(|k| k.starts_with("jwt-gate/user/corp/")));
+        let prefix = crate::shared_key::user("corp", &c.cluster, &c.authority, &c.path, 0);
+        let prefix = prefix.trim_end_matches('0');
+        assert!(keys.iter().all(|k| k.starts_with(prefix)), "{keys:?}");
         // Every slot used, none outside 0..64: the store holds at most 64 keys.
         assert_eq!(keys.len(), 64, "{keys:?}");
         for i in 0..64 {
-            assert!(keys.contains(&format!("jwt-gate/user/corp/{i}")));
+            assert!(keys.contains(&format!("{prefix}{i}")));
         }
         // Same subject, same slot; the provider keeps issuers apart.
         assert_eq!(c.cache_key("corp", "ann"), c.cache_key("corp", "ann"));
         assert_ne!(c.cache_key("corp", "ann"), c.cache_key("partner", "ann"));
+        // Another service (another plugin's `corp`) answers for itself.
+        let elsewhere = UserCheck::compile(RawUserCheck {
+            path: "/v2/users/{sub}".into(),
+            ..raw(Some(64))
+        })
+        .unwrap();
+        assert_ne!(
+            c.cache_key("corp", "ann"),
+            elsewhere.cache_key("corp", "ann")
+        );
         let one = UserCheck::compile(raw(Some(1))).unwrap();
         assert_eq!(one.cache_key("corp", "ann"), one.cache_key("corp", "bob"));
     }

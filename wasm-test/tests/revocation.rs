@@ -12,7 +12,6 @@ use util::mint::{claims, hs_secret, mint};
 use wasm_test::{Host, SharedData};
 
 const NOW: u64 = 1_700_000_000;
-const KEY: &str = "jwt-gate/revoked/corp";
 
 fn config(extra: &Value) -> String {
     let mut provider = json!({
@@ -92,7 +91,8 @@ fn tokens_pass_until_the_first_list_then_a_revoked_jti_is_401() {
     assert_eq!(host.metric("jwt_gate.revocation_entries.corp"), Some(1));
     host.tick();
     assert_eq!(host.metric("jwt_gate.failures.token_revoked"), Some(2));
-    assert!(host.get_shared_data(KEY).is_some(), "the list is shared");
+    let key = jwt_gate::shared_key::revocation("rev", "rev.test", "/revoked.json");
+    assert!(host.get_shared_data(&key).is_some(), "the list is shared");
     assert!(host.trap().is_none());
 }
 
@@ -182,6 +182,37 @@ fn a_second_worker_uses_the_shared_copy_without_fetching() {
     first.tick();
     assert!(first.pending_http_calls().is_empty(), "{:?}", first.logs());
     assert_eq!(status(&mut first, &token("user-1", "j-y")), Some(401));
+}
+
+/// Two jwt-gate plugins in one VM id share one store, and each has a provider called
+/// `corp` with its own revocation list: neither takes the other's.
+#[test]
+fn another_plugins_list_for_a_provider_of_the_same_name_is_not_adopted() {
+    let shared = SharedData::default();
+    let mut first = worker(&json!({}), &shared);
+    answer_fetch(&mut first, 200, r#"{"jti": ["j-x"]}"#);
+    let other = json!({"revocation": {"cluster": "rev", "uri": "https://rev.test/other.json",
+                                      "refresh_s": 60, "timeout_ms": 500}});
+    let mut second = worker(&other, &shared);
+    second.tick();
+    let calls = second.pending_http_calls();
+    assert_eq!(
+        calls.len(),
+        1,
+        "its own list is fetched: {:?}",
+        second.logs()
+    );
+    assert!(calls[0]
+        .headers
+        .iter()
+        .any(|(n, v)| n == ":path" && v == "/other.json"));
+    second
+        .respond_to_http_call(calls[0].token, 200, &[], br#"{"jti": ["j-y"]}"#)
+        .unwrap();
+    assert_eq!(status(&mut second, &token("user-1", "j-x")), None);
+    assert_eq!(status(&mut second, &token("user-1", "j-y")), Some(401));
+    assert_eq!(status(&mut first, &token("user-1", "j-x")), Some(401));
+    assert_eq!(status(&mut first, &token("user-1", "j-y")), None);
 }
 
 #[test]

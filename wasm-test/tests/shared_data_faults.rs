@@ -1,5 +1,5 @@
 //! Shared-data faults under the user check, through the real artifact: the user-check
-//! cache lives in proxy-wasm shared data (`jwt-gate/user/<provider>/<slot>`), and a host
+//! cache lives in proxy-wasm shared data (one key per provider, user service and slot), and a host
 //! may refuse a write (CAS mismatch: another worker wrote first), lose an entry (evicted),
 //! hand back bytes the filter never wrote, or answer an error status. Whatever the store
 //! does, the answer a request gets is the one the user service gave: never a trap, never
@@ -17,19 +17,29 @@ use wasm_test::{Action, Host, SharedData, SharedFault, Status};
 const NOW: u64 = 1_700_000_000;
 
 fn config(on_error: &str) -> String {
+    config_asking(on_error, "/internal/users/{sub}")
+}
+
+/// Provider `corp` whose user service is at `path` on cluster `users`.
+fn config_asking(on_error: &str, path: &str) -> String {
     json!({"providers": {"corp": {
         "issuer": util::mint::ISSUER, "algorithms": ["HS256"], "keys": [{"secret": hs_secret()}],
         "claim_headers": {"x-user-id": "sub"},
-        "user_check": {"cluster": "users", "authority": "users.internal", "path": "/internal/users/{sub}",
+        "user_check": {"cluster": "users", "authority": "users.internal", "path": path,
                        "timeout_ms": 500, "cache_ttl_s": 60, "negative_ttl_s": 5, "on_error": on_error}}}})
     .to_string()
 }
 
 /// A started worker on `shared` (pass a clone of one store to emulate several workers).
 fn worker(on_error: &str, shared: &SharedData) -> Host {
+    plugin(config(on_error), shared)
+}
+
+/// A started VM of the plugin configured with `config` on `shared`.
+fn plugin(config: String, shared: &SharedData) -> Host {
     let mut host = Host::new(util::jwt_gate_wasm())
         .unwrap()
-        .with_plugin_config(config(on_error))
+        .with_plugin_config(config)
         .with_clusters(&["users"])
         .with_shared_data(shared.clone())
         .with_now(UNIX_EPOCH + Duration::from_secs(NOW));
@@ -104,7 +114,7 @@ fn request(host: &mut Host, sub: &str, service: Option<u32>) -> (u32, bool) {
 
 /// The slot that holds `sub`'s answer (the default slot count).
 fn key(sub: &str) -> String {
-    usercheck::slot_key("corp", sub, usercheck::DEFAULT_CACHE_SLOTS)
+    util::user_slot("corp", sub, usercheck::DEFAULT_CACHE_SLOTS)
 }
 
 /// A well-formed entry for `sub`: active (`1`) or gone (`0`) until `expires`.
@@ -278,7 +288,7 @@ fn another_providers_entry_is_not_this_providers_answer() {
     let mut host = worker("deny", &shared);
     let future = NOW + 3600;
     // Another provider (or plugin) in the same VM id vouches for erin; corp's service does not.
-    let partner = usercheck::slot_key("partner", "erin", usercheck::DEFAULT_CACHE_SLOTS);
+    let partner = util::user_slot("partner", "erin", usercheck::DEFAULT_CACHE_SLOTS);
     assert_ne!(partner, key("erin"));
     shared
         .set(&partner, &entry('1', future, "erin"), 0)
@@ -287,6 +297,25 @@ fn another_providers_entry_is_not_this_providers_answer() {
         .set("jwt-gate/user/erin", &entry('1', future, "erin"), 0)
         .unwrap();
     assert_eq!(request(&mut host, "erin", Some(404)), (401, true));
+}
+
+/// Two jwt-gate plugins in one VM id (two listeners, two Istio `WasmPlugin`s) share
+/// one store, and each has a provider called `corp`, asking different user services:
+/// what one service said is never the other's answer.
+#[test]
+fn another_plugins_provider_of_the_same_name_asks_its_own_service() {
+    let shared = SharedData::default();
+    let mut first = worker("deny", &shared);
+    assert_eq!(request(&mut first, "erin", Some(200)), (200, true));
+    assert_eq!(request(&mut first, "erin", None), (200, false), "cached");
+    let mut second = plugin(config_asking("deny", "/v2/users/{sub}"), &shared);
+    assert_eq!(
+        request(&mut second, "erin", Some(404)),
+        (401, true),
+        "the second plugin's service decides, not the first's cached answer"
+    );
+    assert_eq!(request(&mut second, "erin", None), (401, false), "cached");
+    assert_eq!(request(&mut first, "erin", None), (200, false));
 }
 
 #[test]

@@ -69,7 +69,7 @@ fn active_user_passes_and_the_answer_is_cached_for_every_worker() {
         assert!(host.resumed(id));
         assert_eq!(status(&host, id), None);
     }
-    let slot = usercheck::slot_key("corp", "u/1", usercheck::DEFAULT_CACHE_SLOTS);
+    let slot = util::user_slot("corp", "u/1", usercheck::DEFAULT_CACHE_SLOTS);
     assert!(host.get_shared_data(&slot).is_some());
     // Cached: no callout for the next request.
     let (_, action) = request(&mut host, "u/1");
@@ -171,7 +171,7 @@ fn the_cache_holds_at_most_cache_slots_subjects() {
     // is a miss and asks again (and then takes the slot, its answer deciding).
     let last_of_slot: std::collections::HashMap<String, &String> = subjects
         .iter()
-        .map(|sub| (usercheck::slot_key("corp", sub, 4), sub))
+        .map(|sub| (util::user_slot("corp", sub, 4), sub))
         .collect();
     let mut from_cache = Vec::new();
     for sub in subjects.iter().rev() {

@@ -30,7 +30,7 @@ const SUBJECTS: [&str; 6] = [
 const SLOTS: u32 = 2;
 
 fn slot(i: usize) -> String {
-    jwt_gate::usercheck::slot_key("corp", &subject(i), SLOTS)
+    crate::util::user_slot("corp", &subject(i), SLOTS)
 }
 
 fn subject(i: usize) -> String {

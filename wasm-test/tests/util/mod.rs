@@ -217,3 +217,15 @@ pub const ALGORITHMS: [&str; 13] = [
     "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
     "ES384", "ES512", "EdDSA",
 ];
+
+/// The shared-data key of `sub`'s user-check answer for `provider`, from the user
+/// service every user-check test configures (cluster `users`, `users.internal`,
+/// `/internal/users/{sub}`) with `slots` cache slots.
+pub fn user_slot(provider: &str, sub: &str, slots: u32) -> String {
+    let raw = serde_json::from_value(json!({"cluster": "users", "authority": "users.internal",
+                                            "path": "/internal/users/{sub}", "cache_slots": slots}))
+    .unwrap();
+    jwt_gate::usercheck::UserCheck::compile(raw)
+        .unwrap()
+        .cache_key(provider, sub)
+}
