@@ -3,9 +3,10 @@
 //! Shared data is one store per VM id, and Envoy's default VM id is empty: every wasm
 //! plugin of the proxy with the same `vm_id` reads and writes the same names. Two
 //! jwt-gate plugins (two listeners, two Istio `WasmPlugin`s) may each have a provider
-//! called `corp` with its own revocation list, key set or user service, so a name
+//! called `corp` with its own revocation list or user service, so a name
 //! says where its value came from (cluster, `:authority`, `:path`), not only which
-//! provider it is for: a plugin never takes another's list, keys or answers for its own.
+//! provider it is for: a plugin never takes another's list or answers for its own.
+//! Key sets are never put here (README, "Shared data and other wasm plugins").
 //! Every variable part is written as `<byte length>:<text>`, so no two different
 //! sources give one name (cluster and provider names may hold `/` or `:`).
 
@@ -15,12 +16,6 @@ use std::fmt::Write;
 #[must_use]
 pub fn revocation(cluster: &str, authority: &str, path: &str) -> String {
     named("jwt-gate/revoked/", &[cluster, authority, path])
-}
-
-/// The shared JWK Set fetched from `cluster` at `authority` + `path`.
-#[must_use]
-pub fn jwks(cluster: &str, authority: &str, path: &str) -> String {
-    named("jwt-gate/jwks/", &[cluster, authority, path])
 }
 
 /// Slot `slot` of `provider`'s user-check answers from the service at `cluster`,
@@ -54,10 +49,6 @@ mod tests {
             "jwt-gate/revoked/3:rev8:rev.test13:/revoked.json"
         );
         assert_eq!(
-            jwks("idp", "idp.test", "/jwks"),
-            "jwt-gate/jwks/3:idp8:idp.test5:/jwks"
-        );
-        assert_eq!(
             user("corp", "users", "u.test", "/u/{sub}", 17),
             "jwt-gate/user/4:corp5:users6:u.test8:/u/{sub}/17"
         );
@@ -76,7 +67,7 @@ mod tests {
             user("corp", "users", "u", "/x/{sub}", 1),
             user("partner", "users", "u", "/x/{sub}", 1),
         );
-        // One store, three kinds of entry: never the same name either.
-        assert_ne!(jwks("c", "a", "/p"), revocation("c", "a", "/p"));
+        // One store, two kinds of entry: never the same name either.
+        assert!(!user("c", "a", "/p", "/q", 0).starts_with("jwt-gate/revoked/"));
     }
 }
