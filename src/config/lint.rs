@@ -25,7 +25,7 @@ pub fn lint(bytes: &[u8], env: &dyn Fn(&str) -> Option<String>) -> Diagnostics {
             return diag;
         }
     };
-    match deserialize::<RawConfig>(doc.clone()) {
+    match deserialize::<RawConfig>(&doc) {
         Ok(raw) => {
             // Every problem is in `diag`; the compiled configuration is not needed.
             let _ = Config::compile(raw, env, &mut diag);
@@ -52,14 +52,14 @@ fn section_errors(top: &Map<String, Value>, diag: &mut Diagnostics) {
         match (key.as_str(), value) {
             ("providers", Value::Object(providers)) => {
                 for (name, provider) in providers {
-                    if let Err(e) = deserialize::<RawProvider>(provider.clone()) {
+                    if let Err(e) = deserialize::<RawProvider>(provider) {
                         diag.error(&format!("providers.{name}"), e);
                     }
                 }
             }
             ("rules", Value::Array(rules)) => {
                 for (i, rule) in rules.iter().enumerate() {
-                    if let Err(e) = deserialize::<RawRule>(rule.clone()) {
+                    if let Err(e) = deserialize::<RawRule>(rule) {
                         diag.error(&format!("rules[{i}]"), e);
                     }
                 }
@@ -69,7 +69,7 @@ fn section_errors(top: &Map<String, Value>, diag: &mut Diagnostics) {
                 let mut one = Map::new();
                 one.insert("providers".into(), Value::Object(Map::new()));
                 one.insert(key.clone(), value.clone());
-                if let Err(e) = deserialize::<RawConfig>(Value::Object(one)) {
+                if let Err(e) = deserialize::<RawConfig>(&Value::Object(one)) {
                     diag.errors.push(e);
                 }
             }

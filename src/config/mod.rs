@@ -5,6 +5,7 @@
 mod answers;
 mod error;
 mod lint;
+mod objects_only;
 mod provider;
 pub mod raw;
 #[cfg(feature = "schema")]
@@ -171,12 +172,15 @@ impl Config {
 fn parse_raw(bytes: &[u8]) -> Result<RawConfig, ConfigError> {
     let doc = json::parse_strict(bytes, MAX_CONFIG_DEPTH)
         .map_err(|e| ConfigError::new("", format!("invalid JSON: {e}")))?;
-    deserialize(doc)
+    deserialize(&doc)
 }
 
-/// Deserializes `value` as `T`; the error names the JSON path inside `value`.
-fn deserialize<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ConfigError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+/// Deserializes `value` as `T` (a struct only from an object: [`objects_only`]); the
+/// error names the JSON path inside `value`.
+fn deserialize<T: serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+) -> Result<T, ConfigError> {
+    serde_path_to_error::deserialize(objects_only::ObjectsOnly(value)).map_err(|e| {
         ConfigError::new(
             e.path().to_string().trim_start_matches('.'),
             redact_values(&e.inner().to_string()),

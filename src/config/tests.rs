@@ -92,6 +92,16 @@ fn bad_configs_name_the_field() {
             "providers.corp.leeway_s: invalid type",
         ),
         (
+            "a struct written as an array (serde would read its fields by position)",
+            with_top("", r#", "login": ["https://login.test/", "next"]"#),
+            "login: invalid type: array, expected an object",
+        ),
+        (
+            "a nested struct written as an array",
+            provider(r#", "revocation": ["rev", "https://rev.test/revoked.json", 60, 500]"#),
+            "providers.corp.revocation: invalid type: array, expected an object",
+        ),
+        (
             "unknown algorithm",
             provider("").replace(r#"["HS256"]"#, r#"["HS257"]"#),
             r#"providers.corp.algorithms[0]: unknown algorithm "HS257""#,

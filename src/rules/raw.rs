@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 /// One entry of `rules`.
@@ -62,18 +65,45 @@ pub struct RawMatch {
 }
 
 /// A header condition: an exact value, or `{"present": true}`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(
     feature = "schema",
     derive(schemars::JsonSchema),
-    schemars(rename = "HeaderMatch")
+    schemars(rename = "HeaderMatch", untagged)
 )]
-#[serde(untagged, expecting = "a header value (string) or {\"present\": true}")]
 pub enum RawHeaderMatch {
     /// The header's value equals this string.
     Exact(String),
     /// `{"present": true}`: the header is sent, with any value.
     Present(RawPresent),
+}
+
+// By hand rather than `#[serde(untagged)]`: an untagged enum buffers the value and
+// reads `RawPresent` from the buffer with serde's own deserializer, which would take
+// `[true]` for `{"present": true}` (see `config::objects_only`).
+impl<'de> Deserialize<'de> for RawHeaderMatch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct HeaderMatchVisitor;
+
+        impl<'de> Visitor<'de> for HeaderMatchVisitor {
+            type Value = RawHeaderMatch;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a header value (string) or {\"present\": true}")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RawHeaderMatch::Exact(v.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                RawPresent::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawHeaderMatch::Present)
+            }
+        }
+
+        d.deserialize_any(HeaderMatchVisitor)
+    }
 }
 
 /// `{"present": true}`.
@@ -225,7 +255,12 @@ mod tests {
             ),
             (
                 json!({"match": {"prefix": "/", "headers": {"x": {"present": true, "x": 1}}}}),
-                "a header value",
+                "unknown field `x`, expected `present`",
+            ),
+            (
+                // `{"present": true}` by position: an untagged enum took it.
+                json!({"match": {"prefix": "/", "headers": {"x": [true]}}}),
+                "a header value (string) or",
             ),
             (json!({"action": "allow"}), "missing field `match`"),
         ];

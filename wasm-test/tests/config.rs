@@ -192,6 +192,22 @@ fn bad_configs() -> Vec<BadConfig> {
             vec!["providers", "at least one provider"],
         ),
         (
+            // serde_json alone reads a struct from an array, field by field.
+            "struct_written_as_an_array",
+            doc(json!({}), json!({"login": ["https://login.test/", "next"]})),
+            vec![],
+            vec!["login", "expected an object"],
+        ),
+        (
+            "header_present_written_as_an_array",
+            doc(
+                json!({}),
+                json!({"rules": [{"match": {"prefix": "/", "headers": {"x-a": [true]}}}]}),
+            ),
+            vec![],
+            vec!["rules[0].match.headers.x-a", "a header value"],
+        ),
+        (
             "unknown_mode",
             doc(json!({}), json!({"mode": "off"})),
             vec![],
